@@ -1,0 +1,43 @@
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "change-me"  # noqa: S105 - refused in production below
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTLINE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'data' / 'frontline.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "FRONTLINE_DATABASE_URL"),
+    )
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    content_dir: Path = ROOT / "content"
+    static_dir: Path = ROOT / "static"
+    languages: list[str] = ["en"]
+    default_language: str = "en"
+    # How long an instance may serve a release before asking the database for a newer one.
+    release_check_seconds: float = 2.0
+    sqlite_busy_timeout_ms: int = 5000
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key.get_secret_value() in (
+            DEFAULT_SECRET,
+            "",
+        ):
+            raise ValueError("FRONTLINE_SECRET_KEY must be set to a random value in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

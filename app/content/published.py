@@ -1,0 +1,155 @@
+"""The release an instance serves: parsed once per version, shared by every request."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from markupsafe import Markup
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from app.content import markdown
+from app.content import service as content
+from app.content.models import Release
+from app.content.schema import Guidance, Item, Practice, Regime, Role, Source, Term
+from app.errors import NoRelease
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlacedItem:
+    """A checklist item with where it sits in the release."""
+
+    item: Item
+    practice: Practice
+    role: Role
+    number: int
+
+
+@dataclass(frozen=True, eq=False)
+class Published:
+    version: int
+    released_at: datetime
+    notes: str
+    content_hash: str
+    guidance: Guidance
+    _rendered: dict[tuple[str, str], Markup] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_release(cls, release: Release) -> "Published":
+        return cls(
+            version=release.version,
+            released_at=release.created_at,
+            notes=release.notes,
+            content_hash=release.content_hash,
+            guidance=Guidance.model_validate(release.body),
+        )
+
+    @cached_property
+    def roles(self) -> dict[str, Role]:
+        return {role.id: role for role in self.guidance.roles}
+
+    @cached_property
+    def regimes(self) -> dict[str, Regime]:
+        return {regime.id: regime for regime in self.guidance.regimes}
+
+    @cached_property
+    def sources(self) -> dict[str, Source]:
+        return {source.id: source for source in self.guidance.sources}
+
+    @cached_property
+    def terms(self) -> dict[str, Term]:
+        return {term.id: term for term in self.guidance.glossary}
+
+    @cached_property
+    def practices(self) -> dict[str, Practice]:
+        return {practice.id: practice for practice in self.guidance.practices}
+
+    @cached_property
+    def practice_numbers(self) -> dict[str, int]:
+        return {p.id: number for number, p in enumerate(self.guidance.practices, start=1)}
+
+    @cached_property
+    def items(self) -> list[PlacedItem]:
+        return [
+            PlacedItem(item, practice, self.roles[role_id], number)
+            for practice in self.guidance.practices
+            for role_id, items in practice.checklists.items()
+            for number, item in enumerate(items, start=1)
+        ]
+
+    @cached_property
+    def glossary(self) -> list[Term]:
+        return sorted(self.guidance.glossary, key=lambda term: term.term.casefold())
+
+    def inline(self, text: str) -> Markup:
+        return self._render("inline", text)
+
+    def block(self, text: str) -> Markup:
+        return self._render("block", text)
+
+    def _render(self, kind: str, text: str) -> Markup:
+        key = (kind, text)
+        if key not in self._rendered:
+            self._rendered[key] = markdown.inline(text) if kind == "inline" else markdown.block(text)
+        return self._rendered[key]
+
+
+class ReleaseCache:
+    """Serve the latest release, asking the database at most every `ttl` seconds.
+
+    Every instance reads the same table, so a new release reaches all of them within `ttl`.
+    """
+
+    def __init__(self, engine: Engine, ttl: float) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._current: Published | None = None
+        self._checked_at = float("-inf")
+
+    def fresh(self) -> Published | None:
+        if self._current is not None and time.monotonic() - self._checked_at < self._ttl:
+            return self._current
+        return None
+
+    def refresh(self) -> Published:
+        """Return the latest release, loading it from the database when it changed."""
+        with self._lock:
+            current = self.fresh()
+            if current is not None:
+                return current
+            try:
+                with Session(self._engine) as session:
+                    version = content.latest_version(session)
+                    if version is None:
+                        raise NoRelease()
+                    if self._current is None or self._current.version != version:
+                        release = content.get_release(session, version)
+                        if release is None:  # pragma: no cover - releases are never deleted
+                            raise NoRelease()
+                        self._current = Published.from_release(release)
+            except SQLAlchemyError:
+                if self._current is None:
+                    raise
+                log.exception("database unreachable; still serving v%s", self._current.version)
+            self._checked_at = time.monotonic()
+            return self._current
+
+
+async def current_release(request: Request) -> Published:
+    """The release to serve; the database is asked off the event loop, and only when stale."""
+    releases: ReleaseCache = request.app.state.releases
+    return releases.fresh() or await run_in_threadpool(releases.refresh)
+
+
+PublishedDep = Annotated[Published, Depends(current_release)]

@@ -1,0 +1,61 @@
+import hashlib
+import json
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.content.models import Release
+from app.content.schema import Guidance
+from app.errors import Conflict
+
+
+def content_hash(guidance: Guidance) -> str:
+    canonical = json.dumps(
+        guidance.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def latest_release(session: Session) -> Release | None:
+    return session.exec(select(Release).order_by(Release.version.desc()).limit(1)).first()  # type: ignore[attr-defined]
+
+
+def latest_version(session: Session) -> int | None:
+    return session.exec(select(func.max(Release.version))).one()
+
+
+def get_release(session: Session, version: int) -> Release | None:
+    return session.exec(select(Release).where(Release.version == version)).first()
+
+
+def list_releases(session: Session) -> list[Release]:
+    return list(session.exec(select(Release).order_by(Release.version.desc())))  # type: ignore[attr-defined]
+
+
+def import_release(session: Session, guidance: Guidance, *, notes: str) -> tuple[Release, bool]:
+    """Store `guidance` as the next release; return (release, created).
+
+    Content identical to the latest release creates nothing and returns that release.
+    """
+    digest = content_hash(guidance)
+    latest = latest_release(session)
+    if latest is not None and latest.content_hash == digest:
+        return latest, False
+    release = Release(
+        version=(latest.version if latest else 0) + 1,
+        content_hash=digest,
+        body=guidance.model_dump(mode="json"),
+        notes=notes.strip(),
+    )
+    session.add(release)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            f"Release v{release.version} was stored by someone else at the same time; "
+            "import again to store this content as the next version."
+        ) from exc
+    session.refresh(release)
+    return release, True

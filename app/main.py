@@ -1,0 +1,148 @@
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.caching import ResponseCache
+from app.config import Settings, get_settings
+from app.content.published import ReleaseCache
+from app.content.routes import router as content_router
+from app.db import create_db_engine
+from app.errors import AppError, ErrorDetail
+from app.guide.routes import router as guide_router
+from app.health.routes import router as health_router
+from app.i18n import direction
+from app.templating import STATIC_DIR, templates
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class LongCachedStaticFiles(StaticFiles):
+    """Static files are requested by fingerprinted URL (static_url), so they never change."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def error_response(request: Request, error: AppError) -> Response:
+    if wants_json(request):
+        body = {"detail": error.message, "errors": [e.as_dict() for e in error.errors]}
+        return JSONResponse(body, status_code=error.status_code)
+    settings: Settings = request.app.state.settings
+    segment = request.url.path.strip("/").split("/")[0]
+    lang = segment if segment in settings.languages else settings.default_language
+    releases: ReleaseCache = request.app.state.releases
+    published = releases.fresh()
+    context = {
+        "lang": lang,
+        "dir": direction(lang),
+        "status": error.status_code,
+        "message": error.message,
+        "errors": error.errors,
+        "release": published,
+        "roles": published.guidance.roles if published else [],
+    }
+    return templates.TemplateResponse(
+        request, "errors/error.html", context, status_code=error.status_code
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def on_app_error(request: Request, exc: AppError) -> Response:
+        return error_response(request, exc)
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(request: Request, exc: HTTPException) -> Response:
+        messages = {404: "There is no page at this address.", 405: "This method is not allowed here."}
+        message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+        if exc.status_code in messages and message in ("Not Found", "Method Not Allowed"):
+            message = messages[exc.status_code]
+        response = error_response(request, AppError(message, exc.status_code))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            ErrorDetail(error["msg"], ".".join(str(part) for part in error["loc"]))
+            for error in exc.errors()
+        ]
+        summary = "; ".join(str(error) for error in errors)
+        return error_response(request, AppError(f"The request is not valid: {summary}", 422, errors))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = create_db_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Frontline",
+        summary="Strategic trade control guidance for frontline officers.",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.releases = ReleaseCache(engine, settings.release_check_seconds)
+    app.state.responses = ResponseCache()
+
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.add_middleware(SecurityHeaders)
+    install_error_handlers(app)
+
+    app.mount("/static", LongCachedStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health_router)
+    app.include_router(content_router)
+    app.include_router(guide_router)
+    return app
