@@ -114,6 +114,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, AppError(f"The request is not valid: {summary}", 422, errors))
 
 
+async def api_not_found(path: str) -> None:
+    raise AppError("There is no page at this address.", 404)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = create_db_engine(settings)
@@ -144,5 +148,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", LongCachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health_router)
     app.include_router(content_router)
+    app.add_api_route(
+        "/api/{path:path}",
+        api_not_found,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
     app.include_router(guide_router)
     return app

@@ -280,7 +280,9 @@ def _check_references(
 def _check_regimes(
     file: _File, path: tuple[Any, ...], item: Any, sources: dict[str, Source], known: list[str]
 ) -> None:
-    cited = [sources[ref.source] for ref in item.refs if ref.source in sources]
+    if any(ref.source not in sources for ref in item.refs):
+        return  # reported as an unknown source already
+    cited = [sources[ref.source] for ref in item.refs]
     required = {r for source in cited if source.kind == "instrument" for r in source.regimes}
     allowed = {r for source in cited for r in source.regimes}
     claimed = set(item.regimes)

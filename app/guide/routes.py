@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.caching import cached_response
@@ -10,6 +10,15 @@ from app.i18n import direction
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+
+async def language(request: Request, lang: str) -> str:
+    """The page's language, refused before any work if the guidance is not in it."""
+    guide.check_language(lang, request.app.state.settings.languages)
+    return lang
+
+
+LanguageDep = Annotated[str, Depends(language)]
 
 
 def page_context(request: Request, published: Published, lang: str) -> dict[str, Any]:
@@ -31,7 +40,6 @@ def page(
     key: tuple[Any, ...] = (),
 ) -> Response:
     """Render `template` once per release and language, and serve it from memory after."""
-    guide.check_language(lang, request.app.state.settings.languages)
 
     def render_page() -> str:
         context = page_context(request, published, lang)
@@ -54,22 +62,22 @@ def root(request: Request) -> RedirectResponse:
 
 
 @router.get("/{lang}/")
-async def home(request: Request, lang: str, published: PublishedDep) -> Response:
+async def home(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
     return page(request, published, lang, "guide/home.html")
 
 
 @router.get("/{lang}/glossary/")
-async def glossary(request: Request, lang: str, published: PublishedDep) -> Response:
+async def glossary(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
     return page(request, published, lang, "guide/glossary.html")
 
 
 @router.get("/{lang}/sources/")
-async def sources(request: Request, lang: str, published: PublishedDep) -> Response:
+async def sources(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
     return page(request, published, lang, "guide/sources.html")
 
 
 @router.get("/{lang}/matrix/")
-async def matrix(request: Request, lang: str, published: PublishedDep) -> Response:
+async def matrix(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
     return page(
         request, published, lang, "guide/matrix.html", lambda: guide.matrix_page(published)
     )
@@ -78,19 +86,18 @@ async def matrix(request: Request, lang: str, published: PublishedDep) -> Respon
 @router.get("/{lang}/search/")
 async def search(
     request: Request,
-    lang: str,
+    lang: LanguageDep,
     published: PublishedDep,
     q: Annotated[str, Query(max_length=guide.MAX_QUERY_LENGTH)] = "",
     role: str = "",
 ) -> Response:
-    guide.check_language(lang, request.app.state.settings.languages)
     results = guide.search(published, q, role or None)
     context = page_context(request, published, lang) | {"results": results, "role_id": role}
     return Response(render("guide/search.html", context), media_type="text/html; charset=utf-8")
 
 
 @router.get("/{lang}/{role}/")
-async def role_page(request: Request, lang: str, role: str, published: PublishedDep) -> Response:
+async def role_page(request: Request, lang: LanguageDep, role: str, published: PublishedDep) -> Response:
     return page(
         request,
         published,
@@ -103,7 +110,7 @@ async def role_page(request: Request, lang: str, role: str, published: Published
 
 @router.get("/{lang}/{role}/{practice}/")
 async def practice_page(
-    request: Request, lang: str, role: str, practice: str, published: PublishedDep
+    request: Request, lang: LanguageDep, role: str, practice: str, published: PublishedDep
 ) -> Response:
     return page(
         request,
