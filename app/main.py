@@ -96,7 +96,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> Response:
-        messages = {404: "There is no page at this address.", 405: "This method is not allowed here."}
+        messages = {
+            404: "There is no page at this address.",
+            405: "This method is not allowed here.",
+        }
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
         if exc.status_code in messages and message in ("Not Found", "Method Not Allowed"):
             message = messages[exc.status_code]
@@ -111,7 +114,9 @@ def install_error_handlers(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         summary = "; ".join(str(error) for error in errors)
-        return error_response(request, AppError(f"The request is not valid: {summary}", 422, errors))
+        return error_response(
+            request, AppError(f"The request is not valid: {summary}", 422, errors)
+        )
 
 
 async def api_not_found(path: str) -> None:

@@ -1,4 +1,5 @@
 from alembic import context
+
 from app.config import Settings
 from app.db import create_db_engine
 from app.models import metadata

@@ -88,7 +88,11 @@ def guidance() -> dict[str, Any]:
         ],
         "glossary.yaml": [
             {"id": "brokering", "term": "Brokering", "definition": "Arranging a transfer."},
-            {"id": "diversion", "term": "Diversion", "definition": "Goods reaching the wrong hands."},
+            {
+                "id": "diversion",
+                "term": "Diversion",
+                "definition": "Goods reaching the wrong hands.",
+            },
         ],
         "about.md": "# How the practices were derived\n\nFrom the three instruments.\n",
         "practices/01-legal-framework.yaml": practice("legal-framework", "Legal framework"),

@@ -71,9 +71,7 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
-_Loader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence
-)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence)
 
 
 def line_of(data: Any, path: tuple[Any, ...]) -> int | None:
@@ -259,20 +257,20 @@ def _check_references(
             if regime not in regime_ids:
                 file.error(("regimes", regime), f"unknown regime {regime!r}")
             _check_markdown_text(file, ("regimes", regime), text)
-        for role in role_ids:
-            if not practice.checklists.get(role):
-                file.error(("checklists",), f"no checklist for role {role!r}")
-        for role, items in practice.checklists.items():
-            if role not in role_ids:
-                file.error(("checklists", role), f"unknown role {role!r}")
+        for role_id in role_ids:
+            if not practice.checklists.get(role_id):
+                file.error(("checklists",), f"no checklist for role {role_id!r}")
+        for role_id, items in practice.checklists.items():
+            if role_id not in role_ids:
+                file.error(("checklists", role_id), f"unknown role {role_id!r}")
             for index, item in enumerate(items):
-                path = ("checklists", role, index)
+                path = ("checklists", role_id, index)
                 if item_ids[item.id] > 1:
                     file.error((*path, "id"), f"duplicate item id {item.id!r}")
                 check_refs(file, (*path, "refs"), item.refs)
-                for term in item.terms:
-                    if term not in term_ids:
-                        file.error((*path, "terms"), f"unknown glossary term {term!r}")
+                for term_id in item.terms:
+                    if term_id not in term_ids:
+                        file.error((*path, "terms"), f"unknown glossary term {term_id!r}")
                 _check_regimes(file, path, item, sources, regime_ids)
                 _check_markdown(file, path, item, ("why",))
 

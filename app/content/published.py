@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -100,7 +99,9 @@ class Published:
     def _render(self, kind: str, text: str) -> Markup:
         key = (kind, text)
         if key not in self._rendered:
-            self._rendered[key] = markdown.inline(text) if kind == "inline" else markdown.block(text)
+            self._rendered[key] = (
+                markdown.inline(text) if kind == "inline" else markdown.block(text)
+            )
         return self._rendered[key]
 
 
@@ -128,28 +129,33 @@ class ReleaseCache:
             current = self.fresh()
             if current is not None:
                 return current
+            current = self._current
             try:
                 with Session(self._engine) as session:
                     version = content.latest_version(session)
                     if version is None:
                         raise NoRelease()
-                    if self._current is None or self._current.version != version:
+                    if current is None or current.version != version:
                         release = content.get_release(session, version)
                         if release is None:  # pragma: no cover - releases are never deleted
                             raise NoRelease()
-                        self._current = Published.from_release(release)
+                        current = Published.from_release(release)
             except SQLAlchemyError:
-                if self._current is None:
+                if current is None:
                     raise
-                log.exception("database unreachable; still serving v%s", self._current.version)
+                log.exception("database unreachable; still serving v%s", current.version)
+            self._current = current
             self._checked_at = time.monotonic()
-            return self._current
+            return current
 
 
 async def current_release(request: Request) -> Published:
     """The release to serve; the database is asked off the event loop, and only when stale."""
     releases: ReleaseCache = request.app.state.releases
-    return releases.fresh() or await run_in_threadpool(releases.refresh)
+    published = releases.fresh()
+    if published is None:
+        published = await run_in_threadpool(releases.refresh)
+    return published
 
 
 PublishedDep = Annotated[Published, Depends(current_release)]

@@ -78,9 +78,7 @@ async def sources(request: Request, lang: LanguageDep, published: PublishedDep) 
 
 @router.get("/{lang}/matrix/")
 async def matrix(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
-    return page(
-        request, published, lang, "guide/matrix.html", lambda: guide.matrix_page(published)
-    )
+    return page(request, published, lang, "guide/matrix.html", lambda: guide.matrix_page(published))
 
 
 @router.get("/{lang}/search/")
@@ -97,7 +95,9 @@ async def search(
 
 
 @router.get("/{lang}/{role}/")
-async def role_page(request: Request, lang: LanguageDep, role: str, published: PublishedDep) -> Response:
+async def role_page(
+    request: Request, lang: LanguageDep, role: str, published: PublishedDep
+) -> Response:
     return page(
         request,
         published,

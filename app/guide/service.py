@@ -116,9 +116,7 @@ def search(published: Published, query: str, role_id: str | None = None) -> Sear
         if found:
             scored_items.append((found, placed))
     scored_terms = [
-        (found, term)
-        for term in published.glossary
-        if (found := score(term.term, term.definition))
+        (found, term) for term in published.glossary if (found := score(term.term, term.definition))
     ]
     scored_items.sort(key=lambda pair: -pair[0])
     scored_terms.sort(key=lambda pair: -pair[0])

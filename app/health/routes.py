@@ -17,4 +17,6 @@ router = APIRouter(tags=["health"])
 def healthz(session: SessionDep) -> JSONResponse:
     result = health.check(session)
     status = 503 if result.database == "unreachable" else 200
-    return JSONResponse(result.model_dump(), status_code=status, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        result.model_dump(), status_code=status, headers={"Cache-Control": "no-store"}
+    )

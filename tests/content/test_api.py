@@ -20,7 +20,16 @@ def test_content_api_returns_the_current_release_whole(
     item = first.checklists["customs"][0]
     served = body["practices"][0]["checklists"]["customs"][0]
     assert served == item.model_dump(mode="json")
-    assert set(served) == {"id", "action", "why", "refs", "regimes", "red_flag", "critical", "terms"}
+    assert set(served) == {
+        "id",
+        "action",
+        "why",
+        "refs",
+        "regimes",
+        "red_flag",
+        "critical",
+        "terms",
+    }
     assert len(body["glossary"]) == len(guidance.glossary)
     assert len(body["sources"]) == len(guidance.sources)
 

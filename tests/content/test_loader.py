@@ -93,7 +93,9 @@ def test_check_reports_missing_required_field(tmp_path: Path) -> None:
 
     found = problems(write_content(tmp_path, files))
 
-    line = _line_of(tmp_path / "practices/01-legal-framework.yaml", "id: customs-legal-framework-licence")
+    line = _line_of(
+        tmp_path / "practices/01-legal-framework.yaml", "id: customs-legal-framework-licence"
+    )
     assert found == [
         f"practices/01-legal-framework.yaml:{line}: checklists.customs[0].why: Field required"
     ]

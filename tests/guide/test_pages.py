@@ -191,8 +191,9 @@ def test_search_can_be_limited_to_one_role(
     document = parse(client.get("/en/search/", params={"q": word, "role": "police"}).text)
 
     item_links = [
-        a.get("href") for a in document.iter("a") if "#" in (a.get("href") or "")
-        and "/glossary/" not in a.get("href")
+        a.get("href")
+        for a in document.iter("a")
+        if "#" in (a.get("href") or "") and "/glossary/" not in a.get("href")
     ]
     assert item_links
     assert all(href.startswith("/en/police/") for href in item_links)

@@ -1,0 +1,198 @@
+"""Measure page weight and serving speed against a static file server, in one run.
+
+Usage: make bench   (BENCH_SECONDS, BENCH_REPEAT and BENCH_CONNECTIONS tune it)
+Prints a table and writes bench/results/latest.json.
+"""
+
+import gzip
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port  # noqa: E402
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+PAGE_BUDGET = 14 * 1024
+FIRST_VISIT_BUDGET = 17 * 1024
+
+
+@contextmanager
+def serve(app: str, env: dict[str, str]):
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port)]
+    command += ["--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(base + "/", timeout=1)
+            break
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{app} did not start") from None
+            time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wrk(url: str) -> dict[str, float]:
+    """Median over REPEAT runs of wrk: requests/s and latency p50/p99 in milliseconds."""
+    runs = []
+    for _ in range(REPEAT):
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONNECTIONS}",
+                f"-d{SECONDS}s",
+                "--latency",
+                "-H",
+                "Accept-Encoding: gzip",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        if re.search(r"Non-2xx or 3xx responses", output):
+            raise SystemExit(f"errors while loading {url}:\n{output}")
+        runs.append(
+            {
+                "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+                "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
+                "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
+            }
+        )
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("make bench needs wrk: apt-get install -y wrk")
+    work = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
+    database_url = f"sqlite:///{work / 'bench.db'}"
+    env = {"DATABASE_URL": database_url, "FRONTLINE_ENVIRONMENT": "test"}
+    frontline = [str(Path(sys.executable).parent / "frontline")]
+    subprocess.run([*frontline, "db", "upgrade"], env={**os.environ, **env}, check=True)
+    subprocess.run(
+        [*frontline, "content", "import", str(ROOT / "content")],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+
+    static_dir = work / "static"
+    static_dir.mkdir()
+    results: dict[str, Any] = {
+        "settings": {"seconds": SECONDS, "repeat": REPEAT, "connections": CONNECTIONS},
+        "pages": {},
+    }
+    with serve("app.main:create_app", env) as app:
+        content = httpx.get(f"{app}/api/v1/content").json()
+        role = content["roles"][0]["id"]
+        practices = content["practices"]
+        largest = max(practices, key=lambda p: sum(len(i) for i in p["checklists"][role]))
+        pages = {
+            "home": "/en/",
+            "role": f"/en/{role}/",
+            "checklist": f"/en/{role}/{practices[0]['id']}/",
+            "checklist (longest)": f"/en/{role}/{largest['id']}/",
+            "glossary": "/en/glossary/",
+            "sources": "/en/sources/",
+            "matrix": "/en/matrix/",
+            "search": "/en/search/?q=licence",
+            "api content": "/api/v1/content?lang=en",
+        }
+        first_visit = 0
+        for name, path in pages.items():
+            raw = httpx.get(app + path).content
+            gz = httpx.get(app + path, headers={"Accept-Encoding": "gzip"}).headers
+            served = int(gz.get("content-length", 0))
+            gzipped = len(gzip.compress(raw, 9))
+            file = static_dir / f"{len(results['pages'])}.html"
+            file.write_bytes(gzip.compress(raw, 9))
+            results["pages"][name] = {
+                "path": path,
+                "raw_bytes": len(raw),
+                "gzip_bytes": gzipped,
+                "served_gzip_bytes": served,
+                "static_file": file.name,
+            }
+            if name == "checklist":
+                html = raw.decode()
+                assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+                asset_bytes = sum(len(gzip.compress(httpx.get(app + a).content, 9)) for a in assets)
+                first_visit = gzipped + asset_bytes
+        results["first_visit_checklist_gzip_bytes"] = first_visit
+        for page in results["pages"].values():
+            page["app"] = wrk(app + page["path"])
+
+    with serve("bench.static_server:create_app", {"BENCH_STATIC_DIR": str(static_dir)}) as static:
+        for page in results["pages"].values():
+            page["static"] = wrk(f"{static}/{page['static_file']}")
+            page["ratio_rps"] = round(page["app"]["rps"] / page["static"]["rps"], 2)
+            page["ratio_p99"] = round(page["app"]["p99_ms"] / page["static"]["p99_ms"], 2)
+
+    shutil.rmtree(work)
+    report(results)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nJSON: {out / 'latest.json'}")
+
+
+def report(results: dict[str, Any]) -> None:
+    print(
+        f"\n{CONNECTIONS} connections, {SECONDS}s x {REPEAT} runs, medians; "
+        "static = a static file server serving the same gzipped bytes\n"
+    )
+    header = (
+        f"{'page':<20} {'raw':>7} {'gzip':>6} {'ok':>3} | {'app rps':>8} {'p50':>6} "
+        f"{'p99':>6} | {'static rps':>10} {'p50':>6} {'p99':>6} | {'rps x':>5} {'p99 x':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, page in results["pages"].items():
+        app, static = page["app"], page["static"]
+        fits = "yes" if page["gzip_bytes"] <= PAGE_BUDGET or name == "api content" else "NO"
+        print(
+            f"{name:<20} {page['raw_bytes']:>7} {page['gzip_bytes']:>6} {fits:>3} | "
+            f"{app['rps']:>8.0f} {app['p50_ms']:>6.2f} {app['p99_ms']:>6.2f} | "
+            f"{static['rps']:>10.0f} {static['p50_ms']:>6.2f} {static['p99_ms']:>6.2f} | "
+            f"{page['ratio_rps']:>5} {page['ratio_p99']:>5}"
+        )
+    first = results["first_visit_checklist_gzip_bytes"]
+    verdict = "within" if first <= FIRST_VISIT_BUDGET else "OVER"
+    print(
+        f"\nfirst visit to a checklist (HTML + CSS + JS, gzip): {first} bytes, "
+        f"{verdict} the {FIRST_VISIT_BUDGET} budget"
+    )
+
+
+if __name__ == "__main__":
+    main()
