@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     default_language: str = "en"
     # How long an instance may serve a release before asking the database for a newer one.
     release_check_seconds: float = 2.0
+    # How often an open app asks whether the guidance it carries offline has changed.
+    update_check_seconds: int = 900
     sqlite_busy_timeout_ms: int = 5000
 
     @model_validator(mode="after")

@@ -4,9 +4,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,9 +19,11 @@ from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import create_db_engine
 from app.errors import AppError, ErrorDetail
+from app.guide import pages
 from app.guide.routes import router as guide_router
 from app.health.routes import router as health_router
 from app.i18n import direction
+from app.pwa.routes import router as pwa_router
 from app.templating import STATIC_DIR, templates
 
 log = logging.getLogger(__name__)
@@ -66,7 +70,7 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
-def error_response(request: Request, error: AppError) -> Response:
+async def error_response(request: Request, error: AppError) -> Response:
     if wants_json(request):
         body = {"detail": error.message, "errors": [e.as_dict() for e in error.errors]}
         return JSONResponse(body, status_code=error.status_code)
@@ -74,16 +78,16 @@ def error_response(request: Request, error: AppError) -> Response:
     segment = request.url.path.strip("/").split("/")[0]
     lang = segment if segment in settings.languages else settings.default_language
     releases: ReleaseCache = request.app.state.releases
-    published = releases.fresh()
-    context = {
-        "lang": lang,
-        "dir": direction(lang),
-        "status": error.status_code,
-        "message": error.message,
-        "errors": error.errors,
-        "release": published,
-        "roles": published.guidance.roles if published else [],
-    }
+    published = releases.last
+    if published is None:
+        try:  # the page links to the roles of the latest release when there is one
+            published = await run_in_threadpool(releases.refresh)
+        except (AppError, SQLAlchemyError):
+            published = None
+    context = (
+        pages.context(published, lang) if published else {"lang": lang, "dir": direction(lang)}
+    )
+    context |= {"status": error.status_code, "message": error.message, "errors": error.errors}
     return templates.TemplateResponse(
         request, "errors/error.html", context, status_code=error.status_code
     )
@@ -92,7 +96,7 @@ def error_response(request: Request, error: AppError) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def on_app_error(request: Request, exc: AppError) -> Response:
-        return error_response(request, exc)
+        return await error_response(request, exc)
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> Response:
@@ -103,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
         if exc.status_code in messages and message in ("Not Found", "Method Not Allowed"):
             message = messages[exc.status_code]
-        response = error_response(request, AppError(message, exc.status_code))
+        response = await error_response(request, AppError(message, exc.status_code))
         response.headers.update(exc.headers or {})
         return response
 
@@ -114,7 +118,7 @@ def install_error_handlers(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         summary = "; ".join(str(error) for error in errors)
-        return error_response(
+        return await error_response(
             request, AppError(f"The request is not valid: {summary}", 422, errors)
         )
 
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", LongCachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health_router)
     app.include_router(content_router)
+    app.include_router(pwa_router)
     app.add_api_route(
         "/api/{path:path}",
         api_not_found,

@@ -8,6 +8,7 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -20,6 +21,8 @@ from app.content.models import Release
 from app.content.schema import Guidance
 from app.db import create_db_engine, normalize_url
 from app.main import create_app
+from tests.browser import launch
+from tests.servers import running_server
 
 # Set by `make test` for its second run: a PostgreSQL server where tests may create databases.
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -142,3 +145,23 @@ def guidance() -> Guidance:
 def release(session: Session, guidance: Guidance) -> Release:
     release, _ = content.import_release(session, guidance, notes="Test release")
     return release
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def server(database_url: str, release: Release) -> Iterator[str]:
+    """The app in its own process, serving the shipped guidance as release 1."""
+    with running_server(database_url) as base:
+        yield base

@@ -52,9 +52,19 @@ def guidance() -> dict[str, Any]:
             {"id": "police", "name": "Police", "summary": "Investigators."},
         ],
         "regimes.yaml": [
-            {"id": "fp", "name": "Firearms Protocol", "title": "UN Firearms Protocol"},
-            {"id": "att", "name": "ATT", "title": "Arms Trade Treaty"},
-            {"id": "1540", "name": "UNSCR 1540", "title": "Security Council resolution 1540"},
+            {
+                "id": "fp",
+                "short": "FP",
+                "name": "Firearms Protocol",
+                "title": "UN Firearms Protocol",
+            },
+            {"id": "att", "short": "ATT", "name": "ATT", "title": "Arms Trade Treaty"},
+            {
+                "id": "1540",
+                "short": "1540",
+                "name": "UNSCR 1540",
+                "title": "Security Council resolution 1540",
+            },
         ],
         "sources.yaml": [
             {

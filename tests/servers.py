@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -18,18 +19,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, **settings: str) -> Iterator[str]:
-    """Serve the app from its own process on a free port; yield its base URL."""
+def running_server(
+    database_url: str, access_log: Path | None = None, **settings: str
+) -> Iterator[str]:
+    """Serve the app from its own process on a free port; yield its base URL.
+
+    With `access_log`, every request the server answers is written to that file.
+    """
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "FRONTLINE_ENVIRONMENT": "test",
+        "PYTHONUNBUFFERED": "1",
         **{f"FRONTLINE_{name.upper()}": value for name, value in settings.items()},
     }
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env)
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--log-level", "info"] if access_log else ["--log-level", "warning"]
+    log = access_log.open("w") if access_log else None
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -46,3 +55,14 @@ def running_server(database_url: str, **settings: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if log:
+            log.close()
+
+
+def requests_seen(access_log: Path) -> list[str]:
+    """The 'GET /path?query' of every request in an access log, in order."""
+    seen = []
+    for line in access_log.read_text().splitlines():
+        if '"' in line and " HTTP/" in line:
+            seen.append(line.split('"')[1].rsplit(" HTTP/", 1)[0])
+    return seen

@@ -123,6 +123,11 @@ class ReleaseCache:
             return self._current
         return None
 
+    @property
+    def last(self) -> Published | None:
+        """The release loaded last, however long ago: enough for an error page."""
+        return self._current
+
     def refresh(self) -> Published:
         """Return the latest release, loading it from the database when it changed."""
         with self._lock:

@@ -12,7 +12,9 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
 
 # Page names that share the URL space with roles: /{lang}/glossary/ and /{lang}/{role}/.
-RESERVED_ROLE_IDS = frozenset({"glossary", "sources", "search", "matrix", "api", "static"})
+RESERVED_ROLE_IDS = frozenset(
+    {"glossary", "sources", "search", "matrix", "offline", "api", "static"}
+)
 
 
 class ContentModel(BaseModel):
@@ -27,6 +29,7 @@ class Role(ContentModel):
 
 class Regime(ContentModel):
     id: Slug
+    short: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=12)]
     name: Line
     title: Line
 

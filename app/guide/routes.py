@@ -1,12 +1,12 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.caching import cached_response
 from app.content.published import Published, PublishedDep
+from app.guide import pages
 from app.guide import service as guide
-from app.i18n import direction
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -21,34 +21,8 @@ async def language(request: Request, lang: str) -> str:
 LanguageDep = Annotated[str, Depends(language)]
 
 
-def page_context(request: Request, published: Published, lang: str) -> dict[str, Any]:
-    return {
-        "lang": lang,
-        "dir": direction(lang),
-        "release": published,
-        "roles": published.guidance.roles,
-        "path": request.url.path,
-    }
-
-
-def page(
-    request: Request,
-    published: Published,
-    lang: str,
-    template: str,
-    build: Any = None,
-    key: tuple[Any, ...] = (),
-) -> Response:
-    """Render `template` once per release and language, and serve it from memory after."""
-
-    def render_page() -> str:
-        context = page_context(request, published, lang)
-        if build is not None:
-            context.update(build())
-        return render(template, context)
-
-    cache_key = (published.version, lang, template, *key)
-    entry = request.app.state.responses.get(cache_key, render_page)
+def page(request: Request, published: Published, lang: str, name: str, *args: str) -> Response:
+    entry = pages.cached_page(request.app.state.responses, published, lang, name, *args)
     return cached_response(request, entry, "text/html; charset=utf-8")
 
 
@@ -63,22 +37,27 @@ def root(request: Request) -> RedirectResponse:
 
 @router.get("/{lang}/")
 async def home(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
-    return page(request, published, lang, "guide/home.html")
+    return page(request, published, lang, "home")
 
 
 @router.get("/{lang}/glossary/")
 async def glossary(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
-    return page(request, published, lang, "guide/glossary.html")
+    return page(request, published, lang, "glossary")
 
 
 @router.get("/{lang}/sources/")
 async def sources(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
-    return page(request, published, lang, "guide/sources.html")
+    return page(request, published, lang, "sources")
+
+
+@router.get("/{lang}/offline/")
+async def offline(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
+    return page(request, published, lang, "offline")
 
 
 @router.get("/{lang}/matrix/")
 async def matrix(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
-    return page(request, published, lang, "guide/matrix.html", lambda: guide.matrix_page(published))
+    return page(request, published, lang, "matrix")
 
 
 @router.get("/{lang}/search/")
@@ -89,8 +68,10 @@ async def search(
     q: Annotated[str, Query(max_length=guide.MAX_QUERY_LENGTH)] = "",
     role: str = "",
 ) -> Response:
+    if not q and not role:
+        return page(request, published, lang, "search")
     results = guide.search(published, q, role or None)
-    context = page_context(request, published, lang) | {"results": results, "role_id": role}
+    context = pages.context(published, lang) | {"results": results, "role_id": role}
     return Response(render("guide/search.html", context), media_type="text/html; charset=utf-8")
 
 
@@ -98,25 +79,11 @@ async def search(
 async def role_page(
     request: Request, lang: LanguageDep, role: str, published: PublishedDep
 ) -> Response:
-    return page(
-        request,
-        published,
-        lang,
-        "guide/role.html",
-        lambda: guide.role_page(published, role),
-        (role,),
-    )
+    return page(request, published, lang, "role", role)
 
 
 @router.get("/{lang}/{role}/{practice}/")
 async def practice_page(
     request: Request, lang: LanguageDep, role: str, practice: str, published: PublishedDep
 ) -> Response:
-    return page(
-        request,
-        published,
-        lang,
-        "guide/practice.html",
-        lambda: guide.practice_page(published, role, practice),
-        (role, practice),
-    )
+    return page(request, published, lang, "practice", role, practice)

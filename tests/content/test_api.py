@@ -65,7 +65,14 @@ def test_unknown_api_path_gives_404_json(client: TestClient) -> None:
 def test_openapi_documents_every_response_the_api_gives(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
 
-    assert set(spec["paths"]) == {"/api/v1/content", "/healthz"}
+    assert set(spec["paths"]) == {
+        "/api/v1/content",
+        "/api/v1/offline-manifest",
+        "/api/v1/search-index",
+        "/healthz",
+    }
     content_responses = spec["paths"]["/api/v1/content"]["get"]["responses"]
     assert set(content_responses) == {"200", "304", "404", "422", "503"}
     assert set(spec["paths"]["/healthz"]["get"]["responses"]) == {"200", "503"}
+    for path in ("/api/v1/offline-manifest", "/api/v1/search-index"):
+        assert set(spec["paths"][path]["get"]["responses"]) == {"200", "304", "404", "422", "503"}

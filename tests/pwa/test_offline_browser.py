@@ -1,0 +1,191 @@
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright
+from sqlmodel import Session
+
+from app.content import service as content
+from app.content.schema import Guidance
+from tests.browser import PHONE, chromium_profile
+from tests.servers import requests_seen, running_server
+
+ROLES = ["customs", "licensing", "police"]
+
+
+def wait_until_ready(page: Page) -> None:
+    page.wait_for_selector("#offline[data-state=ready]", state="attached", timeout=30_000)
+
+
+def manifest(server: str, role: str) -> dict[str, str]:
+    response = httpx.get(f"{server}/api/v1/offline-manifest", params={"role": role, "lang": "en"})
+    return {entry["url"]: entry["hash"] for entry in response.json()["urls"]}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", ROLES)
+def test_a_role_saved_on_its_first_visit_opens_offline_page_by_page(
+    browser: Browser, server: str, role: str
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    urls = manifest(server, role)
+
+    page.goto(f"{server}/en/{role}/")
+    wait_until_ready(page)
+    status = page.locator("#offline summary").text_content()
+    context.set_offline(True)
+    answers = {}
+    for url in urls:
+        if url.startswith("/api/"):
+            answers[url] = page.evaluate("url => fetch(url).then(r => r.status)", url)
+            continue
+        response = page.goto(server + url)
+        assert response is not None
+        assert response.from_service_worker, url
+        answers[url] = response.status
+
+    assert status == f"Ready offline · v1 · {len(urls)} pages"
+    assert answers == dict.fromkeys(urls, 200)
+    assert failed == []
+    context.close()
+
+
+@pytest.mark.browser
+def test_a_page_that_was_never_saved_falls_back_to_the_offline_page(
+    browser: Browser, server: str
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/en/customs/")
+    wait_until_ready(page)
+    context.set_offline(True)
+
+    response = page.goto(f"{server}/en/police/")
+
+    assert response is not None and response.from_service_worker
+    assert page.locator("h1").text_content() == "You are offline"
+    assert page.locator("main a[href='/en/customs/']").count() == 1
+    context.close()
+
+
+@pytest.mark.browser
+def test_offline_search_finds_an_item_by_a_word_of_its_action(
+    browser: Browser, server: str, guidance: Guidance
+) -> None:
+    practice = guidance.practices[3]
+    item = practice.checklists["customs"][2]
+    word = max(item.action.split(), key=len).strip(".,;:()\"'")
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/en/customs/")
+    wait_until_ready(page)
+    context.set_offline(True)
+
+    page.goto(f"{server}/en/search/?q={word}")
+    link = page.locator(f"#results a[href='/en/customs/{practice.id}/#{item.id}']")
+    link.wait_for(timeout=10_000)
+    page.fill("#q", "")
+    page.locator("#q").press_sequentially(word[:-1])
+
+    assert page.locator(f"#results a[href='/en/customs/{practice.id}/#{item.id}']").count() == 1
+    context.close()
+
+
+@pytest.mark.browser
+def test_a_new_release_reaches_an_open_page_downloading_only_what_changed(
+    browser: Browser, database_url: str, session: Session, guidance: Guidance, tmp_path: Path
+) -> None:
+    content.import_release(session, guidance, notes="")
+    practice = guidance.practices[1]
+    item = practice.checklists["customs"][0]
+    data = guidance.model_dump()
+    data["practices"][1]["checklists"]["customs"][0]["action"] = (
+        "Hold the goods and call the duty officer."
+    )
+    changed = Guidance.model_validate(data)
+    log = tmp_path / "access.log"
+
+    with running_server(database_url, access_log=log) as server:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        page.goto(f"{server}/en/customs/{practice.id}/")
+        wait_until_ready(page)
+        before = manifest(server, "customs")
+        content.import_release(session, changed, notes="One item reworded")
+        while httpx.get(f"{server}/api/v1/content").json()["version"] != 2:
+            time.sleep(0.2)  # until the server's release cache expires
+        mark = len(requests_seen(log))
+        context.set_offline(True)
+        context.set_offline(False)  # signal returns: the app looks for a new release
+        page.wait_for_selector("#update:not([hidden])", timeout=30_000)
+        seen = requests_seen(log)[mark:]
+        banner = page.locator("#update span").text_content()
+        open_text = page.locator(f"#{item.id} .action").text_content()
+        after = manifest(server, "customs")
+        page.reload()
+        new_text = page.locator(f"#{item.id} .action").text_content()
+        context.set_offline(True)
+        versions = {}
+        for url in after:
+            if not url.startswith("/api/"):
+                page.goto(server + url)
+                versions[url] = page.locator("[data-release]").get_attribute("data-release")
+        context.close()
+
+    changed_urls = {url for url in after if after[url] != before[url]}
+    assert banner == "Guidance updated to v2 · 1 changes for your role"
+    assert sorted(seen) == sorted(
+        ["GET /api/v1/offline-manifest?role=customs&lang=en"] + [f"GET {u}" for u in changed_urls]
+    )
+    assert f"/en/customs/{practice.id}/" in changed_urls
+    assert len(changed_urls) < len(after) // 2
+    assert open_text is not None and open_text.endswith(item.action)
+    assert new_text is not None and new_text.endswith("Hold the goods and call the duty officer.")
+    assert versions == dict.fromkeys(versions, "2")
+
+
+@pytest.mark.browser
+def test_ticks_survive_reload_offline_and_a_browser_restart(
+    playwright: Playwright, server: str, guidance: Guidance, tmp_path: Path
+) -> None:
+    practice = guidance.practices[0]
+    first, second = practice.checklists["police"][:2]
+    url = f"{server}/en/police/{practice.id}/"
+    profile = tmp_path / "profile"
+
+    with chromium_profile(playwright, profile) as context:
+        page = context.new_page()
+        page.goto(url)
+        wait_until_ready(page)
+        page.check(f"#{first.id} input.tick")
+        page.check(f"#{second.id} input.tick")
+        page.reload()
+        after_reload = page.is_checked(f"#{first.id} input.tick")
+        context.set_offline(True)
+        page.goto(url)
+        offline = [page.is_checked(f"#{i.id} input.tick") for i in (first, second)]
+
+    with chromium_profile(playwright, profile) as context:
+        context.set_offline(True)
+        page = context.new_page()
+        page.goto(url)
+        restarted = [page.is_checked(f"#{i.id} input.tick") for i in (first, second)]
+        progress_text = page.locator("#progress").text_content()
+        page.goto(f"{server}/en/police/")
+        role_progress = page.locator(f"a[data-practice='{practice.id}'] .progress").text_content()
+        page.goto(url)
+        page.click("#clear-ticks")
+        page.reload()
+        cleared = page.is_checked(f"#{first.id} input.tick")
+
+    total = len(practice.checklists["police"])
+    assert after_reload is True
+    assert offline == [True, True]
+    assert restarted == [True, True]
+    assert progress_text == f"2 of {total} done"
+    assert role_progress == f"2 of {total} done"
+    assert cleared is False
