@@ -13,9 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.caching import ResponseCache
+from app.caching import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
-from app.content.published import ReleaseCache
+from app.content.published import ReleaseCache, settle_memory
 from app.content.routes import router as content_router
 from app.db import create_db_engine
 from app.errors import AppError, ErrorDetail
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settle_memory()
         yield
         engine.dispose()
 
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.responses = ResponseCache()
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.add_middleware(CachedResponses)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 

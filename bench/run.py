@@ -1,7 +1,9 @@
 """Measure page weight and serving speed against a static file server, in one run.
 
-Usage: make bench   (BENCH_SECONDS, BENCH_REPEAT and BENCH_CONNECTIONS tune it)
-Prints a table and writes bench/results/latest.json.
+Usage: make bench   (BENCH_SECONDS, BENCH_REPEAT, BENCH_CONNECTIONS, BENCH_WORKERS tune it)
+Needs wrk and nginx (apt-get install wrk nginx-light). Prints a table and writes
+bench/results/latest.json. The baseline is nginx handing out the same gzipped bytes with the
+same number of worker processes, so the ratios say what the app costs over a static file.
 """
 
 import gzip
@@ -28,16 +30,51 @@ from tests.servers import free_port  # noqa: E402
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
+NGINX_CONF = """
+worker_processes {workers};
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{
+            default_type text/html;
+            add_header Content-Encoding gzip;
+        }}
+    }}
+}}
+"""
 PAGE_BUDGET = 14 * 1024
 FIRST_VISIT_BUDGET = 17 * 1024
 
 
 @contextmanager
-def serve(app: str, env: dict[str, str]):
+def serve_app(env: dict[str, str]):
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    command += ["--port", str(port), "--workers", str(WORKERS)]
     command += ["--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    with running(command, {**os.environ, **env}, port) as base:
+        yield base
+
+
+@contextmanager
+def serve_static(root: Path, work: Path):
+    port = free_port()
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(workers=WORKERS, work=work, port=port, root=root))
+    with running(["nginx", "-c", str(conf)], dict(os.environ), port) as base:
+        yield base
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int):
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -46,7 +83,7 @@ def serve(app: str, env: dict[str, str]):
             break
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{app} did not start") from None
+                raise SystemExit(f"{command[0]} did not start") from None
             time.sleep(0.1)
     try:
         yield base
@@ -92,9 +129,11 @@ def _ms(value: str) -> float:
 
 
 def main() -> None:
-    if shutil.which("wrk") is None:
-        raise SystemExit("make bench needs wrk: apt-get install -y wrk")
+    for tool, package in (("wrk", "wrk"), ("nginx", "nginx-light")):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"make bench needs {tool}: apt-get install -y {package}")
     work = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
+    work.chmod(0o755)  # nginx's workers run as an unprivileged user
     database_url = f"sqlite:///{work / 'bench.db'}"
     env = {"DATABASE_URL": database_url, "FRONTLINE_ENVIRONMENT": "test"}
     frontline = [str(Path(sys.executable).parent / "frontline")]
@@ -109,10 +148,15 @@ def main() -> None:
     static_dir = work / "static"
     static_dir.mkdir()
     results: dict[str, Any] = {
-        "settings": {"seconds": SECONDS, "repeat": REPEAT, "connections": CONNECTIONS},
+        "settings": {
+            "seconds": SECONDS,
+            "repeat": REPEAT,
+            "connections": CONNECTIONS,
+            "workers": WORKERS,
+        },
         "pages": {},
     }
-    with serve("app.main:create_app", env) as app:
+    with serve_app(env) as app:
         content = httpx.get(f"{app}/api/v1/content").json()
         role = content["roles"][0]["id"]
         practices = content["practices"]
@@ -152,7 +196,7 @@ def main() -> None:
         for page in results["pages"].values():
             page["app"] = wrk(app + page["path"])
 
-    with serve("bench.static_server:create_app", {"BENCH_STATIC_DIR": str(static_dir)}) as static:
+    with serve_static(static_dir, work) as static:
         for page in results["pages"].values():
             page["static"] = wrk(f"{static}/{page['static_file']}")
             page["ratio_rps"] = round(page["app"]["rps"] / page["static"]["rps"], 2)
@@ -168,8 +212,8 @@ def main() -> None:
 
 def report(results: dict[str, Any]) -> None:
     print(
-        f"\n{CONNECTIONS} connections, {SECONDS}s x {REPEAT} runs, medians; "
-        "static = a static file server serving the same gzipped bytes\n"
+        f"\n{CONNECTIONS} connections, {WORKERS} worker processes each, {SECONDS}s x {REPEAT} "
+        "runs, medians; static = nginx serving the same gzipped bytes; x = app / static\n"
     )
     header = (
         f"{'page':<20} {'raw':>7} {'gzip':>6} {'ok':>3} | {'app rps':>8} {'p50':>6} "

@@ -3,7 +3,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from app.caching import cached_response
+from app.caching import JSON, cached_response, request_key
 from app.content.published import Published, PublishedDep
 from app.content.schema import Practice, Regime, Role, Source, Term
 from app.guide.service import check_language
@@ -71,7 +71,8 @@ async def get_content(
 ) -> Response:
     check_language(lang, request.app.state.settings.languages)
     entry = request.app.state.responses.get(
-        ("api-content", published.version, lang),
+        request_key(published.version, request),
         lambda: content_out(published, lang).model_dump_json(),
+        JSON,
     )
-    return cached_response(request, entry, "application/json")
+    return cached_response(request.headers, entry)

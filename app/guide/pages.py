@@ -18,7 +18,7 @@ PAGES: dict[str, tuple[str, Callable[..., dict[str, Any]]]] = {
     "home": ("guide/home.html", lambda published: {}),
     "glossary": ("guide/glossary.html", lambda published: {}),
     "sources": ("guide/sources.html", lambda published: {}),
-    "search": ("guide/search.html", lambda published: {"results": guide.search(published, "")}),
+    "search": ("guide/search.html", guide.search_page),
     "offline": ("guide/offline.html", lambda published: {}),
     "matrix": ("guide/matrix.html", guide.matrix_page),
     "role": ("guide/role.html", guide.role_page),
@@ -49,12 +49,20 @@ def render_page(published: Published, lang: str, name: str, *args: str) -> str:
     return render(template, context(published, lang) | build(published, *args))
 
 
+def url_for(lang: str, name: str, *args: str) -> str:
+    if name == "home":
+        return f"/{lang}/"
+    if name in ("role", "practice"):
+        return f"/{lang}/{'/'.join(args)}/"
+    return f"/{lang}/{name}/"
+
+
 def cached_page(
     cache: ResponseCache, published: Published, lang: str, name: str, *args: str
 ) -> CachedBody:
-    """The page rendered once per release and language, and kept in memory after."""
+    """The page rendered once per release, kept in memory by its URL after."""
     return cache.get(
-        (published.version, lang, name, *args),
+        (published.version, url_for(lang, name, *args), ""),
         lambda: render_page(published, lang, name, *args),
     )
 
@@ -62,12 +70,7 @@ def cached_page(
 def role_pack(published: Published, lang: str, role_id: str) -> dict[str, tuple[str, ...]]:
     """The pages an officer of `role_id` needs with no network, by URL."""
     guide.get_role(published, role_id)
-    pack: dict[str, tuple[str, ...]] = {
-        f"/{lang}/": ("home",),
-        f"/{lang}/{role_id}/": ("role", role_id),
-    }
-    for practice in published.guidance.practices:
-        pack[f"/{lang}/{role_id}/{practice.id}/"] = ("practice", role_id, practice.id)
-    for name in ("glossary", "sources", "matrix", "search", "offline"):
-        pack[f"/{lang}/{name}/"] = (name,)
-    return pack
+    names: list[tuple[str, ...]] = [("home",), ("role", role_id)]
+    names += [("practice", role_id, practice.id) for practice in published.guidance.practices]
+    names += [(name,) for name in ("glossary", "sources", "matrix", "search", "offline")]
+    return {url_for(lang, *page): page for page in names}

@@ -3,11 +3,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.caching import cached_response
+from app.caching import cached_response, request_key
 from app.content.published import Published, PublishedDep
 from app.guide import pages
 from app.guide import service as guide
-from app.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +22,7 @@ LanguageDep = Annotated[str, Depends(language)]
 
 def page(request: Request, published: Published, lang: str, name: str, *args: str) -> Response:
     entry = pages.cached_page(request.app.state.responses, published, lang, name, *args)
-    return cached_response(request, entry, "text/html; charset=utf-8")
+    return cached_response(request.headers, entry)
 
 
 @router.get("/")
@@ -66,13 +65,16 @@ async def search(
     lang: LanguageDep,
     published: PublishedDep,
     q: Annotated[str, Query(max_length=guide.MAX_QUERY_LENGTH)] = "",
-    role: str = "",
+    role: Annotated[str, Query(max_length=80)] = "",
 ) -> Response:
     if not q and not role:
         return page(request, published, lang, "search")
-    results = guide.search(published, q, role or None)
-    context = pages.context(published, lang) | {"results": results, "role_id": role}
-    return Response(render("guide/search.html", context), media_type="text/html; charset=utf-8")
+    # Searches repeat (the same words at many posts): each answer is kept like a page.
+    entry = request.app.state.responses.get(
+        request_key(published.version, request),
+        lambda: pages.render_page(published, lang, "search", q, role),
+    )
+    return cached_response(request.headers, entry)
 
 
 @router.get("/{lang}/{role}/")

@@ -85,6 +85,10 @@ class SearchResults:
     terms: list[Term]
 
 
+def search_page(published: Published, query: str = "", role_id: str = "") -> dict[str, Any]:
+    return {"results": search(published, query, role_id or None), "role_id": role_id}
+
+
 def _words(text: str) -> list[str]:
     return [word.casefold() for word in _WORD.findall(text)]
 
@@ -100,23 +104,17 @@ def search(published: Published, query: str, role_id: str | None = None) -> Sear
         return SearchResults(query, [], [])
 
     def score(primary: str, secondary: str) -> int:
-        primary, secondary = primary.casefold(), secondary.casefold()
         if not all(word in primary or word in secondary for word in words):
             return 0
         return sum(3 * primary.count(word) + secondary.count(word) for word in words)
 
-    scored_items = []
-    for placed in published.items:
-        if role_id and placed.role.id != role_id:
-            continue
-        item = placed.item
-        refs = " ".join(f"{published.sources[r.source].short} {r.at or ''}" for r in item.refs)
-        terms = " ".join(published.terms[t].term for t in item.terms if t in published.terms)
-        found = score(item.action, f"{item.why} {refs} {terms} {placed.practice.title}")
-        if found:
-            scored_items.append((found, placed))
+    scored_items = [
+        (found, placed)
+        for placed, action, text in published.folded_items
+        if (not role_id or placed.role.id == role_id) and (found := score(action, text))
+    ]
     scored_terms = [
-        (found, term) for term in published.glossary if (found := score(term.term, term.definition))
+        (found, term) for term, name, text in published.folded_terms if (found := score(name, text))
     ]
     scored_items.sort(key=lambda pair: -pair[0])
     scored_terms.sort(key=lambda pair: -pair[0])

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.caching import cached_response
+from app.caching import JSON, cached_response, request_key
 from app.content.published import PublishedDep
 from app.content.routes import ErrorOut
 from app.guide.service import check_language
@@ -35,10 +35,11 @@ async def offline_manifest(
     check_language(lang, request.app.state.settings.languages)
     cache = request.app.state.responses
     entry = cache.get(
-        ("offline-manifest", published.version, lang, role),
+        request_key(published.version, request),
         lambda: pwa.offline_manifest(cache, published, lang, role).model_dump_json(),
+        JSON,
     )
-    return cached_response(request, entry, "application/json")
+    return cached_response(request.headers, entry)
 
 
 @router.get(
@@ -52,8 +53,12 @@ async def search_index(
     request: Request, published: PublishedDep, role: ROLE, lang: LANG = "en"
 ) -> Response:
     check_language(lang, request.app.state.settings.languages)
-    entry = pwa.cached_search_index(request.app.state.responses, published, lang, role)
-    return cached_response(request, entry, "application/json")
+    entry = request.app.state.responses.get(
+        request_key(published.version, request),
+        lambda: pwa.search_index(published, lang, role).model_dump_json(),
+        JSON,
+    )
+    return cached_response(request.headers, entry)
 
 
 @router.get("/sw.js", include_in_schema=False)

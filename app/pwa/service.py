@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.caching import CachedBody, ResponseCache
+from app.caching import JSON, CachedBody, ResponseCache
 from app.content.published import Published
 from app.guide import pages
 from app.guide import service as guide
@@ -73,19 +73,10 @@ def search_index(published: Published, lang: str, role_id: str) -> SearchIndex:
             id=placed.item.id,
             url=f"/{lang}/{role.id}/{placed.practice.id}/#{placed.item.id}",
             title=placed.item.action,
-            text=" ".join(
-                [
-                    placed.item.why,
-                    *(
-                        f"{published.sources[r.source].short} {r.at or ''}"
-                        for r in placed.item.refs
-                    ),
-                    *(published.terms[t].term for t in placed.item.terms),
-                ]
-            ),
+            text=text,
             context=placed.practice.title,
         )
-        for placed in published.items
+        for placed, text in published.findable_items
         if placed.role.id == role.id
     ]
     terms = [
@@ -109,8 +100,9 @@ def cached_search_index(
     cache: ResponseCache, published: Published, lang: str, role_id: str
 ) -> CachedBody:
     return cache.get(
-        ("search-index", published.version, lang, role_id),
+        (published.version, "/api/v1/search-index", f"role={role_id}&lang={lang}"),
         lambda: search_index(published, lang, role_id).model_dump_json(),
+        JSON,
     )
 
 

@@ -44,6 +44,7 @@ def test_a_role_saved_on_its_first_visit_opens_offline_page_by_page(
             answers[url] = page.evaluate("url => fetch(url).then(r => r.status)", url)
             continue
         response = page.goto(server + url)
+        page.wait_for_load_state("networkidle")  # let the page's own fetches finish
         assert response is not None
         assert response.from_service_worker, url
         answers[url] = response.status
