@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install run test lint format bench messages clean
+.PHONY: install run test lint format bench messages icons clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 # Extract page strings into the catalog template that translators start from.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o app/locales/messages.pot --no-wrap --omit-header .
+
+# Redraw the app icons in static/icons/ (a test checks the committed files match).
+icons: $(STAMP)
+	$(BIN)/python -m app.pwa.icons
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -51,6 +51,7 @@ http {{
 """
 PAGE_BUDGET = 14 * 1024
 FIRST_VISIT_BUDGET = 17 * 1024
+PACK_BUDGET = 150 * 1024
 
 
 @contextmanager
@@ -189,10 +190,12 @@ def main() -> None:
             }
             if name == "checklist":
                 html = raw.decode()
-                assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+                assets = re.findall(r'(?:stylesheet" href|src)="(/static/[^"]+)"', html)
                 asset_bytes = sum(len(gzip.compress(httpx.get(app + a).content, 9)) for a in assets)
                 first_visit = gzipped + asset_bytes
         results["first_visit_checklist_gzip_bytes"] = first_visit
+        results["role_packs"] = role_packs(app, [r["id"] for r in content["roles"]])
+        results["browser"] = browser_timings(app, role, practices[0]["id"])
         for page in results["pages"].values():
             page["app"] = wrk(app + page["path"])
 
@@ -208,6 +211,81 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nJSON: {out / 'latest.json'}")
+
+
+def role_packs(app: str, roles: list[str]) -> dict[str, dict[str, int]]:
+    """What a phone stores to carry each role offline: every URL of its offline manifest."""
+    packs = {}
+    for role in roles:
+        manifest = httpx.get(f"{app}/api/v1/offline-manifest?role={role}&lang=en").json()
+        gzipped = sum(
+            len(gzip.compress(httpx.get(app + entry["url"]).content, 9))
+            for entry in manifest["urls"]
+        )
+        packs[role] = {
+            "urls": len(manifest["urls"]),
+            "raw_bytes": manifest["total_bytes"],
+            "gzip_bytes": gzipped,
+        }
+    return packs
+
+
+def browser_timings(app: str, role: str, practice: str) -> dict[str, float]:
+    """First render of a checklist on a slow 3G link, and offline search, in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import PHONE, launch
+
+    renders, searches = [], []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for _ in range(REPEAT):
+            context = browser.new_context(viewport=PHONE)
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send(
+                "Network.emulateNetworkConditions",
+                {
+                    "offline": False,
+                    "latency": 400,
+                    "downloadThroughput": 400_000 / 8,
+                    "uploadThroughput": 400_000 / 8,
+                },
+            )
+            page.goto(f"{app}/en/{role}/{practice}/", wait_until="load")
+            renders.append(
+                page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime")
+            )
+            context.close()
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        page.goto(f"{app}/en/{role}/")
+        page.wait_for_selector("#offline[data-state=ready]", state="attached", timeout=60_000)
+        context.set_offline(True)
+        page.goto(f"{app}/en/search/?role={role}")
+        page.wait_for_function("document.querySelector('#q') && window.performance")
+        page.wait_for_timeout(500)
+        for word in ("licence", "radiation alarm", "serial number", "end user", "broker"):
+            searches.append(
+                page.evaluate(
+                    """word => {
+                const input = document.getElementById('q');
+                input.value = word;
+                const start = performance.now();
+                input.dispatchEvent(new Event('input'));
+                return performance.now() - start;
+            }""",
+                    word,
+                )
+            )
+        context.close()
+        browser.close()
+    return {
+        "first_render_slow_3g_ms": statistics.median(renders),
+        "offline_search_ms": statistics.median(searches),
+        "offline_search_max_ms": max(searches),
+    }
 
 
 def report(results: dict[str, Any]) -> None:
@@ -235,6 +313,21 @@ def report(results: dict[str, Any]) -> None:
     print(
         f"\nfirst visit to a checklist (HTML + CSS + JS, gzip): {first} bytes, "
         f"{verdict} the {FIRST_VISIT_BUDGET} budget"
+    )
+    for role, pack in results["role_packs"].items():
+        verdict = "within" if pack["gzip_bytes"] <= PACK_BUDGET else "OVER"
+        print(
+            f"role pack {role}: {pack['urls']} URLs, {pack['raw_bytes']} bytes raw, "
+            f"{pack['gzip_bytes']} gzip, {verdict} the {PACK_BUDGET} budget"
+        )
+    timings = results["browser"]
+    print(
+        f"first render of a checklist at 400 kbit/s and 400 ms RTT: "
+        f"{timings['first_render_slow_3g_ms']:.0f} ms (budget 2000 ms)"
+    )
+    print(
+        f"offline search as you type: median {timings['offline_search_ms']:.1f} ms, "
+        f"worst {timings['offline_search_max_ms']:.1f} ms (budget 100 ms)"
     )
 
 

@@ -135,6 +135,7 @@ def test_a_new_release_reaches_an_open_page_downloading_only_what_changed(
             if not url.startswith("/api/"):
                 page.goto(server + url)
                 versions[url] = page.locator("[data-release]").get_attribute("data-release")
+        packs = [n for n in page.evaluate("caches.keys()") if n.startswith("frontline-pack-")]
         context.close()
 
     changed_urls = {url for url in after if after[url] != before[url]}
@@ -147,6 +148,7 @@ def test_a_new_release_reaches_an_open_page_downloading_only_what_changed(
     assert open_text is not None and open_text.endswith(item.action)
     assert new_text is not None and new_text.endswith("Hold the goods and call the duty officer.")
     assert versions == dict.fromkeys(versions, "2")
+    assert len(packs) == 1 and packs[0].startswith("frontline-pack-v2-")  # the old one is gone
 
 
 @pytest.mark.browser
