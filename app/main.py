@@ -1,7 +1,5 @@
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.caching import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
-from app.content.published import ReleaseCache, settle_memory
+from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import create_db_engine
 from app.errors import AppError, ErrorDetail
@@ -25,8 +23,6 @@ from app.health.routes import router as health_router
 from app.i18n import direction
 from app.pwa.routes import router as pwa_router
 from app.templating import STATIC_DIR, templates
-
-log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -57,12 +53,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class LongCachedStaticFiles(StaticFiles):
-    """Static files are requested by fingerprinted URL (static_url), so they never change."""
+class FingerprintedStaticFiles(StaticFiles):
+    """Files asked for by fingerprinted URL (static_url adds ?v=hash) never change: a year."""
 
-    def file_response(self, *args: Any, **kwargs: Any) -> Response:
-        response = super().file_response(*args, **kwargs)
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        fingerprinted = scope["query_string"].startswith(b"v=")
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if fingerprinted else "no-cache"
+        )
         return response
 
 
@@ -133,7 +132,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settle_memory()
         yield
         engine.dispose()
 
@@ -156,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
-    app.mount("/static", LongCachedStaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", FingerprintedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health_router)
     app.include_router(content_router)
     app.include_router(pwa_router)

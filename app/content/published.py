@@ -1,6 +1,5 @@
 """The release an instance serves: parsed once per version, shared by every request."""
 
-import gc
 import logging
 import threading
 import time
@@ -175,7 +174,6 @@ class ReleaseCache:
                         if release is None:  # pragma: no cover - releases are never deleted
                             raise NoRelease()
                         current = Published.from_release(release)
-                        settle_memory()
             except SQLAlchemyError:
                 if current is None:
                     raise
@@ -183,16 +181,6 @@ class ReleaseCache:
             self._current = current
             self._checked_at = time.monotonic()
             return current
-
-
-def settle_memory() -> None:
-    """Take long-lived objects out of the garbage collector's scans.
-
-    A full collection over every object of the app pauses all requests for tens of
-    milliseconds, several times a second under load; frozen objects are not scanned.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 async def current_release(request: Request) -> Published:

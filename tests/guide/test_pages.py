@@ -272,6 +272,9 @@ def test_static_files_are_fingerprinted_and_cached_for_a_year(
 
     response = client.get(stylesheet)
 
+    unversioned = client.get("/static/css/app.css")
+
     assert stylesheet.startswith("/static/css/app.css?v=")
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert unversioned.headers["cache-control"] == "no-cache"
