@@ -20,8 +20,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "FRONTLINE_DATABASE_URL"),
     )
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
-    content_dir: Path = ROOT / "content"
-    static_dir: Path = ROOT / "static"
     languages: list[str] = ["en"]
     default_language: str = "en"
     # How long an instance may serve a release before asking the database for a newer one.
@@ -29,6 +27,10 @@ class Settings(BaseSettings):
     # How often an open app asks whether the guidance it carries offline has changed.
     update_check_seconds: int = 900
     sqlite_busy_timeout_ms: int = 5000
+    # Field reports one client may send per minute, across every instance.
+    feedback_per_minute: int = 60
+    # Mounts POST /api/v1/noop, the baseline that `make bench` measures feedback intake against.
+    benchmark_endpoints: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

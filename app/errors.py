@@ -24,6 +24,7 @@ class AppError(Exception):
     message: str
     status_code: int = 400
     errors: list[ErrorDetail] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.message

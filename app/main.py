@@ -17,6 +17,8 @@ from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import create_db_engine
 from app.errors import AppError, ErrorDetail
+from app.feedback.routes import noop
+from app.feedback.routes import router as feedback_router
 from app.guide import pages
 from app.guide.routes import router as guide_router
 from app.health.routes import router as health_router
@@ -72,7 +74,7 @@ def wants_json(request: Request) -> bool:
 async def error_response(request: Request, error: AppError) -> Response:
     if wants_json(request):
         body = {"detail": error.message, "errors": [e.as_dict() for e in error.errors]}
-        return JSONResponse(body, status_code=error.status_code)
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
     settings: Settings = request.app.state.settings
     segment = request.url.path.strip("/").split("/")[0]
     lang = segment if segment in settings.languages else settings.default_language
@@ -88,7 +90,7 @@ async def error_response(request: Request, error: AppError) -> Response:
     )
     context |= {"status": error.status_code, "message": error.message, "errors": error.errors}
     return templates.TemplateResponse(
-        request, "errors/error.html", context, status_code=error.status_code
+        request, "errors/error.html", context, status_code=error.status_code, headers=error.headers
     )
 
 
@@ -158,6 +160,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(content_router)
     app.include_router(pwa_router)
+    app.include_router(feedback_router)
+    if settings.benchmark_endpoints:
+        app.add_api_route("/api/v1/noop", noop, methods=["POST"], include_in_schema=False)
     app.add_api_route(
         "/api/{path:path}",
         api_not_found,

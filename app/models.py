@@ -3,7 +3,8 @@
 from sqlmodel import SQLModel
 
 from app.content.models import Release
+from app.feedback.models import Feedback, RateLimit
 
 metadata = SQLModel.metadata
 
-__all__ = ["Release", "metadata"]
+__all__ = ["Feedback", "RateLimit", "Release", "metadata"]

@@ -146,11 +146,31 @@ class ReleaseCache:
         self._lock = threading.Lock()
         self._current: Published | None = None
         self._checked_at = float("-inf")
+        self._older: dict[int, Published] = {}
 
     def fresh(self) -> Published | None:
         if self._current is not None and time.monotonic() - self._checked_at < self._ttl:
             return self._current
         return None
+
+    def version(self, version: int) -> Published | None:
+        """Release `version`, current or not (feedback names the one the phone showed)."""
+        current = self.refresh()
+        if current.version == version:
+            return current
+        with self._lock:
+            if version in self._older:
+                return self._older[version]
+        with Session(self._engine) as session:
+            release = content.get_release(session, version)
+        if release is None:
+            return None
+        published = Published.from_release(release)
+        with self._lock:
+            if len(self._older) >= 8:
+                self._older.pop(next(iter(self._older)))
+            self._older[version] = published
+        return published
 
     @property
     def last(self) -> Published | None:

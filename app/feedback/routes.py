@@ -1,0 +1,191 @@
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.content.routes import ErrorOut
+from app.errors import AppError, ErrorDetail
+from app.feedback import service as feedback
+from app.feedback.service import FeedbackIn, FeedbackOut, Unprocessable
+
+router = APIRouter(prefix="/api/v1", tags=["feedback"])
+
+MAX_REPORT_BYTES = 16 * 1024
+MAX_BATCH = 100
+
+
+class BatchIn(BaseModel):
+    reports: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
+
+
+class BatchResult(BaseModel):
+    index: int
+    id: str | None
+    status: int
+    record: FeedbackOut | None = None
+    detail: str | None = None
+    errors: list[dict[str, object]] = []
+
+
+class BatchOut(BaseModel):
+    results: list[BatchResult]
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "The body is larger than allowed"},
+    415: {"model": ErrorOut, "description": "The body is not JSON"},
+    422: {"model": ErrorOut, "description": "A field is missing, malformed or names nothing"},
+    429: {"model": ErrorOut, "description": "Too many reports from this client; see Retry-After"},
+}
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request's JSON body, refused whole when too large, of another type or malformed."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise AppError("Send the report as JSON, with Content-Type: application/json.", 415)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AppError(f"The body is larger than {limit:,} bytes.", 413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise AppError(f"The body is larger than {limit:,} bytes.", 413)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AppError(f"The body is not valid JSON: {exc}", 422) from exc
+
+
+def parse_report(data: Any) -> FeedbackIn:
+    try:
+        return FeedbackIn.model_validate(data)
+    except ValidationError as exc:
+        raise Unprocessable(
+            [
+                ErrorDetail(error["msg"], ".".join(["body", *map(str, error["loc"])]))
+                for error in exc.errors()
+            ]
+        ) from exc
+
+
+def receive(request: Request, reports: list[Any]) -> list[tuple[Any, FeedbackOut | AppError, bool]]:
+    """Count, check and store reports, each in its own transaction."""
+    state = request.app.state
+    settings = state.settings
+    engine: Engine = state.engine
+    client = request.client.host if request.client else "unknown"
+    results: list[tuple[Any, FeedbackOut | AppError, bool]] = []
+    with Session(engine) as session:
+        feedback.take_allowance(
+            session,
+            client=client,
+            secret=settings.secret_key.get_secret_value(),
+            limit=settings.feedback_per_minute,
+            cost=len(reports),
+        )
+        for data in reports:
+            try:
+                report = parse_report(data)
+                published = state.releases.version(report.release_version)
+                row, created = feedback.submit(
+                    session, report, published=published, languages=settings.languages
+                )
+                results.append((data, feedback.to_out(row), created))
+            except AppError as error:
+                results.append((data, error, False))
+    return results
+
+
+@router.post(
+    "/feedback",
+    status_code=201,
+    response_model=FeedbackOut,
+    summary="Receive one field report; a retry with the same id is answered, not stored again",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": FeedbackIn.model_json_schema()}},
+        }
+    },
+    responses={
+        200: {"model": FeedbackOut, "description": "This report was received before"},
+        409: {"model": ErrorOut, "description": "A different report has this id"},
+        **REFUSALS,
+    },
+)
+async def post_feedback(request: Request) -> JSONResponse:
+    data = await read_json(request, MAX_REPORT_BYTES)
+    [(_, outcome, created)] = await run_in_threadpool(receive, request, [data])
+    if isinstance(outcome, AppError):
+        raise outcome
+    return JSONResponse(outcome.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.post(
+    "/feedback/batch",
+    response_model=BatchOut,
+    summary=f"Receive up to {MAX_BATCH} field reports; each is answered on its own",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "reports": {
+                                "type": "array",
+                                "maxItems": MAX_BATCH,
+                                "items": FeedbackIn.model_json_schema(),
+                            }
+                        },
+                        "required": ["reports"],
+                    }
+                }
+            },
+        }
+    },
+    responses=REFUSALS,
+)
+async def post_feedback_batch(request: Request) -> BatchOut:
+    data = await read_json(request, MAX_REPORT_BYTES * MAX_BATCH)
+    try:
+        batch = TypeAdapter(BatchIn).validate_python(data)
+    except ValidationError as exc:
+        raise Unprocessable(
+            [ErrorDetail(e["msg"], ".".join(["body", *map(str, e["loc"])])) for e in exc.errors()]
+        ) from exc
+    outcomes = await run_in_threadpool(receive, request, batch.reports)
+    results = []
+    for index, (report, outcome, created) in enumerate(outcomes):
+        report_id = str(report.get("id")) if isinstance(report, dict) and "id" in report else None
+        if isinstance(outcome, AppError):
+            results.append(
+                BatchResult(
+                    index=index,
+                    id=report_id,
+                    status=outcome.status_code,
+                    detail=outcome.message,
+                    errors=[e.as_dict() for e in outcome.errors],
+                )
+            )
+        else:
+            results.append(
+                BatchResult(
+                    index=index, id=report_id, status=201 if created else 200, record=outcome
+                )
+            )
+    return BatchOut(results=results)
+
+
+async def noop(request: Request) -> Response:
+    """Read a JSON body and store nothing: the baseline `make bench` compares intake with."""
+    await read_json(request, MAX_REPORT_BYTES)
+    return Response(status_code=204)

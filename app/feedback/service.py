@@ -1,0 +1,169 @@
+"""Field reports: checked against the release they were written on, stored exactly once."""
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.content.published import Published
+from app.db import utcnow
+from app.errors import AppError, Conflict, ErrorDetail
+from app.feedback.models import KINDS, Feedback, RateLimit
+
+Kind = Literal["unclear", "incorrect", "missing", "not_applicable", "worked_well", "other"]
+assert set(Kind.__args__) == set(KINDS)  # type: ignore[attr-defined]
+
+
+class FeedbackIn(BaseModel):
+    """A report as the phone sends it; `id` is made on the phone and names it for ever."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: uuid.UUID
+    kind: Kind
+    comment: str = Field(default="", max_length=2000)
+    post: str | None = Field(default=None, max_length=100)
+    contact: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=80)
+    practice: str = Field(max_length=80)
+    item_id: str | None = Field(default=None, max_length=80)
+    release_version: int = Field(ge=1)
+    language: str = Field(max_length=20)
+    created_at: AwareDatetime
+
+    @field_validator("post", "contact", "item_id")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class FeedbackOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    comment: str
+    post: str | None
+    contact: str | None
+    role: str
+    practice: str
+    item_id: str | None
+    release_version: int
+    language: str
+    created_at: datetime
+    received_at: datetime
+    status: str
+
+
+class Unprocessable(AppError):
+    def __init__(self, errors: list[ErrorDetail]) -> None:
+        summary = "; ".join(str(error) for error in errors)
+        super().__init__(f"The report cannot be accepted: {summary}", 422, errors)
+
+
+class TooManyRequests(AppError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many reports from this client; try again in {retry_after} s.",
+            429,
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def body_hash(report: FeedbackIn) -> str:
+    canonical = json.dumps(report.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check(report: FeedbackIn, published: Published | None, languages: list[str]) -> None:
+    """Refuse a report that names something its release does not have."""
+    errors = []
+    if report.language not in languages:
+        errors.append(ErrorDetail(f"unknown language {report.language!r}", "body.language"))
+    if published is None:
+        errors.append(
+            ErrorDetail(f"there is no release v{report.release_version}", "body.release_version")
+        )
+    elif report.role not in published.roles:
+        errors.append(ErrorDetail(f"unknown role {report.role!r}", "body.role"))
+    elif report.practice not in published.practices:
+        errors.append(ErrorDetail(f"unknown practice {report.practice!r}", "body.practice"))
+    elif report.item_id is not None:
+        items = published.practices[report.practice].checklists.get(report.role, [])
+        if report.item_id not in {item.id for item in items}:
+            errors.append(
+                ErrorDetail(
+                    f"no item {report.item_id!r} in the {report.role} checklist of "
+                    f"{report.practice!r} in v{report.release_version}",
+                    "body.item_id",
+                )
+            )
+    if errors:
+        raise Unprocessable(errors)
+
+
+def submit(
+    session: Session, report: FeedbackIn, *, published: Published | None, languages: list[str]
+) -> tuple[Feedback, bool]:
+    """Store `report` once; return (stored row, created). A retry returns the stored row."""
+    check(report, published, languages)
+    digest = body_hash(report)
+    existing = session.get(Feedback, report.id)
+    if existing is not None:
+        return _same(existing, digest), False
+    row = Feedback(**report.model_dump(), body_hash=digest)
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # the same report, sent twice at once: the other one won
+        session.rollback()
+        existing = session.get(Feedback, report.id)
+        if existing is None:
+            raise
+        return _same(existing, digest), False
+    return row, True
+
+
+def _same(existing: Feedback, digest: str) -> Feedback:
+    if existing.body_hash != digest:
+        raise Conflict(
+            f"A different report with the id {existing.id} was received already; "
+            "a changed report needs a new id."
+        )
+    return existing
+
+
+def take_allowance(
+    session: Session, *, client: str, secret: str, limit: int, cost: int = 1
+) -> None:
+    """Count `cost` requests for `client` this minute; refuse past `limit` with 429."""
+    now = utcnow()
+    window = now.replace(second=0, microsecond=0)
+    key = hmac.new(
+        secret.encode(), f"{client}|{window.isoformat()}".encode(), hashlib.sha256
+    ).hexdigest()
+    add = update(RateLimit).where(col(RateLimit.key) == key)
+    add = add.values(count=col(RateLimit.count) + cost)
+    if session.execute(add).rowcount == 0:  # type: ignore[attr-defined]
+        stale = delete(RateLimit).where(col(RateLimit.window_start) < window - timedelta(minutes=1))
+        session.execute(stale)
+        session.add(RateLimit(key=key, window_start=window, count=cost))
+        try:
+            session.commit()
+        except IntegrityError:  # another request opened the window first
+            session.rollback()
+            session.execute(add)
+    session.commit()
+    row = session.get(RateLimit, key)
+    if row is not None and row.count > limit:
+        retry_after = 60 - now.second
+        raise TooManyRequests(retry_after)
+
+
+def to_out(row: Feedback) -> FeedbackOut:
+    return FeedbackOut.model_validate(row, from_attributes=True)
