@@ -17,7 +17,7 @@ from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import create_db_engine
 from app.errors import AppError, ErrorDetail
-from app.feedback.routes import noop
+from app.feedback.routes import noop, pages_router
 from app.feedback.routes import router as feedback_router
 from app.guide import pages
 from app.guide.routes import router as guide_router
@@ -169,5 +169,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         include_in_schema=False,
     )
+    app.include_router(pages_router)
     app.include_router(guide_router)
     return app

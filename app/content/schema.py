@@ -13,7 +13,7 @@ Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=
 
 # Page names that share the URL space with roles: /{lang}/glossary/ and /{lang}/{role}/.
 RESERVED_ROLE_IDS = frozenset(
-    {"glossary", "sources", "search", "matrix", "offline", "api", "static"}
+    {"glossary", "sources", "search", "matrix", "offline", "outbox", "thanks", "api", "static"}
 )
 
 

@@ -1,17 +1,25 @@
 import json
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.auth import csrf
+from app.content.published import Published, PublishedDep
 from app.content.routes import ErrorOut
-from app.errors import AppError, ErrorDetail
+from app.db import utcnow
+from app.errors import AppError, ErrorDetail, NotFound
 from app.feedback import service as feedback
 from app.feedback.service import FeedbackIn, FeedbackOut, Unprocessable
+from app.guide import pages
+from app.guide import service as guide
+from app.guide.routes import LanguageDep
+from app.templating import templates
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
 
@@ -34,6 +42,20 @@ class BatchResult(BaseModel):
 
 class BatchOut(BaseModel):
     results: list[BatchResult]
+
+
+class FlagForm(BaseModel):
+    """The report form as a browser without JavaScript posts it."""
+
+    csrf_token: str = ""
+    id: str = Field(max_length=40)
+    item_id: str = Field(default="", max_length=80)
+    release_version: int
+    created_at: str = Field(max_length=40)
+    kind: str = Field(default="", max_length=20)
+    comment: str = Field(default="", max_length=4000)
+    post: str = Field(default="", max_length=400)
+    contact: str = Field(default="", max_length=400)
 
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -189,3 +211,107 @@ async def noop(request: Request) -> Response:
     """Read a JSON body and store nothing: the baseline `make bench` compares intake with."""
     await read_json(request, MAX_REPORT_BYTES)
     return Response(status_code=204)
+
+
+pages_router = APIRouter(include_in_schema=False)
+
+
+def flag_page(
+    request: Request,
+    published: Published,
+    lang: str,
+    role_id: str,
+    practice_id: str,
+    item_id: str,
+    *,
+    form: dict[str, str] | None = None,
+    errors: list[ErrorDetail] | None = None,
+) -> Response:
+    settings = request.app.state.settings
+    context = pages.context(published, lang) | flag_context(
+        published, role_id, practice_id, item_id
+    )
+    token = csrf.token_for(request, settings.secret_key.get_secret_value())
+    context |= {
+        "csrf_token": token,
+        "report_id": (form or {}).get("id") or str(uuid.uuid4()),
+        # A resent form is the same report: same id, same time.
+        "created_at": (form or {}).get("created_at") or utcnow().isoformat(),
+        "form": form,
+        "errors": errors or [],
+    }
+    response = templates.TemplateResponse(
+        request,
+        "feedback/flag.html",
+        context,
+        status_code=422 if errors else 200,
+        headers={"Cache-Control": "no-store"},
+    )
+    csrf.set_cookie(response, request, token)
+    return response
+
+
+def flag_context(
+    published: Published, role_id: str, practice_id: str, item_id: str
+) -> dict[str, Any]:
+    role = guide.get_role(published, role_id)
+    practice = guide.get_practice(published, practice_id)
+    items = {item.id: item for item in practice.checklists.get(role.id, [])}
+    if item_id and item_id not in items:
+        raise NotFound(f"There is no item {item_id!r} in this checklist.")
+    return {"role": role, "practice": practice, "item": items.get(item_id)}
+
+
+@pages_router.get("/{lang}/{role}/{practice}/flag/")
+async def flag_form(
+    request: Request,
+    lang: LanguageDep,
+    role: str,
+    practice: str,
+    published: PublishedDep,
+    item: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    return flag_page(request, published, lang, role, practice, item)
+
+
+@pages_router.post("/{lang}/{role}/{practice}/flag/")
+async def flag_submit(
+    request: Request,
+    lang: LanguageDep,
+    role: str,
+    practice: str,
+    published: PublishedDep,
+    form: Annotated[FlagForm, Form()],
+) -> Response:
+    settings = request.app.state.settings
+    csrf.check(request, settings.secret_key.get_secret_value(), form.csrf_token)
+    flag_context(published, role, practice, form.item_id)
+    data = {
+        "id": form.id,
+        "kind": form.kind,
+        "comment": form.comment,
+        "post": form.post,
+        "contact": form.contact,
+        "role": role,
+        "practice": practice,
+        "item_id": form.item_id,
+        "release_version": form.release_version,
+        "language": lang,
+        "created_at": form.created_at,
+    }
+    [(_, outcome, _created)] = await run_in_threadpool(receive, request, [data])
+    if isinstance(outcome, Unprocessable):
+        fields = form.model_dump()
+        return flag_page(
+            request,
+            published,
+            lang,
+            role,
+            practice,
+            form.item_id,
+            form=fields,
+            errors=outcome.errors,
+        )
+    if isinstance(outcome, AppError):
+        raise outcome
+    return RedirectResponse(f"/{lang}/thanks/", status_code=303)

@@ -20,6 +20,8 @@ PAGES: dict[str, tuple[str, Callable[..., dict[str, Any]]]] = {
     "sources": ("guide/sources.html", lambda published: {}),
     "search": ("guide/search.html", guide.search_page),
     "offline": ("guide/offline.html", lambda published: {}),
+    "outbox": ("feedback/outbox.html", lambda published: {}),
+    "thanks": ("feedback/thanks.html", lambda published: {}),
     "matrix": ("guide/matrix.html", guide.matrix_page),
     "role": ("guide/role.html", guide.role_page),
     "practice": ("guide/practice.html", guide.practice_page),
@@ -72,5 +74,5 @@ def role_pack(published: Published, lang: str, role_id: str) -> dict[str, tuple[
     guide.get_role(published, role_id)
     names: list[tuple[str, ...]] = [("home",), ("role", role_id)]
     names += [("practice", role_id, practice.id) for practice in published.guidance.practices]
-    names += [(name,) for name in ("glossary", "sources", "matrix", "search", "offline")]
+    names += [(name,) for name in ("glossary", "sources", "matrix", "search", "offline", "outbox")]
     return {url_for(lang, *page): page for page in names}

@@ -54,6 +54,16 @@ async def offline(request: Request, lang: LanguageDep, published: PublishedDep) 
     return page(request, published, lang, "offline")
 
 
+@router.get("/{lang}/outbox/")
+async def outbox(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
+    return page(request, published, lang, "outbox")
+
+
+@router.get("/{lang}/thanks/")
+async def thanks(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
+    return page(request, published, lang, "thanks")
+
+
 @router.get("/{lang}/matrix/")
 async def matrix(request: Request, lang: LanguageDep, published: PublishedDep) -> Response:
     return page(request, published, lang, "matrix")
