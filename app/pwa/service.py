@@ -14,6 +14,9 @@ from app.templating import STATIC_DIR, static_url
 
 SHELL_FILES = [
     "css/app.css",
+    "js/outbox-store.js",
+    "js/feedback.js",
+    "js/outbox-page.js",
     "js/offline.js",
     "js/ticks.js",
     "js/search.js",
@@ -144,6 +147,7 @@ def service_worker(languages: list[str], check_seconds: int) -> str:
         "shell": shell_urls(languages),
         "offline": {lang: f"/{lang}/offline/" for lang in languages},
         "checkSeconds": check_seconds,
+        "outboxScript": static_url("js/outbox-store.js"),
     }
     source = (STATIC_DIR / "js" / "sw.js").read_text("utf-8")
     return f"const CONFIG = {json.dumps(config)};\n{source}"

@@ -1,6 +1,9 @@
 // The service worker: keeps the app shell and each saved role's pages on the phone, serves them
 // with no network, and moves to a new release only once every page of it is stored.
-// CONFIG is written above this line by the server: {shell, offline, checkSeconds}.
+// CONFIG is written above this line by the server: {shell, offline, checkSeconds, outboxScript}.
+// It also sends the field reports waiting in the outbox when Background Sync says it may.
+
+importScripts(CONFIG.outboxScript);
 
 const SHELL_CACHE = 'frontline-shell-' + hashOf(JSON.stringify(CONFIG.shell));
 const STATE_CACHE = 'frontline-state';
@@ -194,6 +197,13 @@ self.addEventListener('message', (event) => {
   event.waitUntil(task.then(reply, async (error) => {
     if (event.source) event.source.postMessage({ type: 'error', message: String(error.message || error) });
     await reply();
+  }));
+});
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'outbox') return;
+  event.waitUntil(self.FrontlineOutbox.drain(true).then((waiting) => {
+    if (waiting) throw new Error(`${waiting} reports still waiting`); // asks for another sync later
   }));
 });
 

@@ -69,6 +69,8 @@ def test_openapi_documents_every_response_the_api_gives(client: TestClient) -> N
         "/api/v1/content",
         "/api/v1/offline-manifest",
         "/api/v1/search-index",
+        "/api/v1/feedback",
+        "/api/v1/feedback/batch",
         "/healthz",
     }
     content_responses = spec["paths"]["/api/v1/content"]["get"]["responses"]
@@ -76,3 +78,8 @@ def test_openapi_documents_every_response_the_api_gives(client: TestClient) -> N
     assert set(spec["paths"]["/healthz"]["get"]["responses"]) == {"200", "503"}
     for path in ("/api/v1/offline-manifest", "/api/v1/search-index"):
         assert set(spec["paths"][path]["get"]["responses"]) == {"200", "304", "404", "422", "503"}
+    feedback = spec["paths"]["/api/v1/feedback"]["post"]
+    assert set(feedback["responses"]) == {"200", "201", "409", "413", "415", "422", "429"}
+    assert "id" in feedback["requestBody"]["content"]["application/json"]["schema"]["required"]
+    batch = spec["paths"]["/api/v1/feedback/batch"]["post"]
+    assert set(batch["responses"]) == {"200", "413", "415", "422", "429"}

@@ -95,9 +95,12 @@ def test_twenty_concurrent_sends_of_one_report_leave_one_row(
     database_url: str, session: Session, guidance: Guidance, release: Release
 ) -> None:
     body = report(guidance, release)
-    with running_server(database_url) as base, httpx.Client(base_url=base) as http:
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            answers = list(pool.map(lambda _: http.post("/api/v1/feedback", json=body), range(20)))
+    with (
+        running_server(database_url) as base,
+        httpx.Client(base_url=base) as http,
+        ThreadPoolExecutor(max_workers=20) as pool,
+    ):
+        answers = list(pool.map(lambda _: http.post("/api/v1/feedback", json=body), range(20)))
 
     assert sorted(a.status_code for a in answers) == [200] * 19 + [201]
     assert len({a.json()["received_at"] for a in answers}) == 1

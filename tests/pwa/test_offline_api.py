@@ -37,6 +37,7 @@ def test_offline_manifest_lists_every_page_of_the_role_with_hash_and_size(
     urls = [entry["url"] for entry in body["urls"]]
     expected = ["/en/", "/en/police/"] + [f"/en/police/{p.id}/" for p in guidance.practices]
     expected += ["/en/glossary/", "/en/sources/", "/en/matrix/", "/en/search/", "/en/offline/"]
+    expected += ["/en/outbox/"]
     expected += ["/api/v1/search-index?role=police&lang=en"]
     assert urls == expected
     assert body["version"] == release.version
