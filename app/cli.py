@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.config import ROOT, get_settings
 from app.content import loader
 from app.content import service as content
-from app.db import create_db_engine
+from app.db import create_db_engine, writer
 from app.errors import AppError, InvalidContent
 
 
@@ -68,7 +68,7 @@ def import_(directory: Path, notes: str, if_empty: bool) -> None:
     """Validate a content folder and store it as the next release."""
     engine = create_db_engine(get_settings())
     try:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:
             if if_empty and content.latest_version(session) is not None:
                 click.echo("A release exists already; nothing imported.")
                 return

@@ -69,6 +69,8 @@ def create_db_engine(settings: Settings) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are begun below, not by the driver, so that writers can say so.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -76,7 +78,19 @@ def create_db_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # A writer takes the write lock when it begins: a transaction that reads, then writes
+        # after another process wrote, would otherwise fail at once instead of waiting.
+        immediate = connection.get_execution_options().get("writer", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
     return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same database, for transactions that write (on SQLite: BEGIN IMMEDIATE)."""
+    return engine.execution_options(writer=True)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -1,3 +1,4 @@
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.releases = ReleaseCache(engine, settings.release_check_seconds)
     app.state.responses = ResponseCache()
+    app.state.write_lock = threading.Lock()
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(CachedResponses)

@@ -25,11 +25,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app.db import normalize_url  # noqa: E402
+from bench import intake  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+INTAKE_CONNECTIONS = int(os.environ.get("BENCH_INTAKE_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
 NGINX_CONF = """
 worker_processes {workers};
@@ -205,12 +210,62 @@ def main() -> None:
             page["ratio_rps"] = round(page["app"]["rps"] / page["static"]["rps"], 2)
             page["ratio_p99"] = round(page["app"]["p99_ms"] / page["static"]["p99_ms"], 2)
 
+    results["intake"] = intake_bench(env, feedback_report(content))
     shutil.rmtree(work)
     report(results)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nJSON: {out / 'latest.json'}")
+
+
+def feedback_report(content: dict[str, Any]) -> dict[str, Any]:
+    practice = content["practices"][0]
+    role = content["roles"][0]["id"]
+    return {
+        "kind": "unclear",
+        "comment": "Which law applies at a land border crossing with no customs office?",
+        "post": "Bench post",
+        "role": role,
+        "practice": practice["id"],
+        "item_id": practice["checklists"][role][0]["id"],
+        "release_version": content["version"],
+        "language": "en",
+        "created_at": "2026-11-27T10:00:00+00:00",
+    }
+
+
+def intake_bench(env: dict[str, str], report_body: dict[str, Any]) -> dict[str, Any]:
+    """Feedback intake on SQLite, and on PostgreSQL when BENCH_POSTGRES_URL's server answers."""
+    admin_url = os.environ.get(
+        "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    settings = {"FRONTLINE_BENCHMARK_ENDPOINTS": "1", "FRONTLINE_FEEDBACK_PER_MINUTE": "1000000000"}
+    databases = {"sqlite": env["DATABASE_URL"]}
+    postgres = intake.new_postgres_database(admin_url)
+    if postgres:
+        url = make_url(normalize_url(admin_url)).set(database=postgres)
+        databases["postgresql"] = url.render_as_string(hide_password=False)
+    results = {}
+    try:
+        for backend, database_url in databases.items():
+            backend_env = {**env, **settings, "DATABASE_URL": database_url}
+            frontline = [str(Path(sys.executable).parent / "frontline")]
+            for args in (["db", "upgrade"], ["content", "import", str(ROOT / "content")]):
+                subprocess.run(
+                    [*frontline, *args],
+                    env={**os.environ, **backend_env},
+                    check=True,
+                    capture_output=True,
+                )
+            with serve_app(backend_env) as app:
+                results[backend] = intake.measure(
+                    app, database_url, report_body, INTAKE_CONNECTIONS, SECONDS, REPEAT
+                )
+    finally:
+        if postgres:
+            intake.drop_postgres_database(admin_url, postgres)
+    return results
 
 
 def role_packs(app: str, roles: list[str]) -> dict[str, dict[str, int]]:
@@ -329,6 +384,17 @@ def report(results: dict[str, Any]) -> None:
         f"offline search as you type: median {timings['offline_search_ms']:.1f} ms, "
         f"worst {timings['offline_search_max_ms']:.1f} ms (budget 100 ms)"
     )
+    print(
+        f"\nfeedback intake, {INTAKE_CONNECTIONS} connections; "
+        "each run checked: rows stored = 2xx answers, no id twice"
+    )
+    for backend, figures in results["intake"].items():
+        intake_, noop = figures["intake"], figures["noop"]
+        print(
+            f"{backend:<11} accepted/s {intake_['accepted_per_s']:>7.0f} "
+            f"p50 {intake_['p50_ms']:>6.2f} p99 {intake_['p99_ms']:>7.2f} | no-op POST {noop['accepted_per_s']:>7.0f}/s "
+            f"p50 {noop['p50_ms']:>6.2f} p99 {noop['p99_ms']:>7.2f} | ratio {figures['ratio']}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.auth import csrf
 from app.content.published import Published, PublishedDep
 from app.content.routes import ErrorOut
-from app.db import utcnow
+from app.db import utcnow, writer
 from app.errors import AppError, ErrorDetail, NotFound
 from app.feedback import service as feedback
 from app.feedback.service import FeedbackIn, FeedbackOut, Unprocessable
@@ -85,44 +84,21 @@ async def read_json(request: Request, limit: int) -> Any:
         raise AppError(f"The body is not valid JSON: {exc}", 422) from exc
 
 
-def parse_report(data: Any) -> FeedbackIn:
-    try:
-        return FeedbackIn.model_validate(data)
-    except ValidationError as exc:
-        raise Unprocessable(
-            [
-                ErrorDetail(error["msg"], ".".join(["body", *map(str, error["loc"])]))
-                for error in exc.errors()
-            ]
-        ) from exc
-
-
-def receive(request: Request, reports: list[Any]) -> list[tuple[Any, FeedbackOut | AppError, bool]]:
-    """Count, check and store reports, each in its own transaction."""
+def receive(request: Request, reports: list[Any]) -> list[feedback.Outcome]:
     state = request.app.state
     settings = state.settings
-    engine: Engine = state.engine
-    client = request.client.host if request.client else "unknown"
-    results: list[tuple[Any, FeedbackOut | AppError, bool]] = []
-    with Session(engine) as session:
-        feedback.take_allowance(
+    # One writer at a time in this process: SQLite allows one anyway, and waiting here is
+    # cheaper than its retries. PostgreSQL gets a lock that is never contended.
+    with state.write_lock, Session(writer(state.engine)) as session:
+        return feedback.receive(
             session,
-            client=client,
+            reports,
+            client=request.client.host if request.client else "unknown",
             secret=settings.secret_key.get_secret_value(),
             limit=settings.feedback_per_minute,
-            cost=len(reports),
+            release=state.releases.version,
+            languages=settings.languages,
         )
-        for data in reports:
-            try:
-                report = parse_report(data)
-                published = state.releases.version(report.release_version)
-                row, created = feedback.submit(
-                    session, report, published=published, languages=settings.languages
-                )
-                results.append((data, feedback.to_out(row), created))
-            except AppError as error:
-                results.append((data, error, False))
-    return results
 
 
 @router.post(
@@ -144,10 +120,13 @@ def receive(request: Request, reports: list[Any]) -> list[tuple[Any, FeedbackOut
 )
 async def post_feedback(request: Request) -> JSONResponse:
     data = await read_json(request, MAX_REPORT_BYTES)
-    [(_, outcome, created)] = await run_in_threadpool(receive, request, [data])
-    if isinstance(outcome, AppError):
-        raise outcome
-    return JSONResponse(outcome.model_dump(mode="json"), status_code=201 if created else 200)
+    [outcome] = await run_in_threadpool(receive, request, [data])
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.record is not None
+    return JSONResponse(
+        outcome.record.model_dump(mode="json"), status_code=201 if outcome.created else 200
+    )
 
 
 @router.post(
@@ -186,23 +165,23 @@ async def post_feedback_batch(request: Request) -> BatchOut:
         ) from exc
     outcomes = await run_in_threadpool(receive, request, batch.reports)
     results = []
-    for index, (report, outcome, created) in enumerate(outcomes):
+    for index, outcome in enumerate(outcomes):
+        report = outcome.data
         report_id = str(report.get("id")) if isinstance(report, dict) and "id" in report else None
-        if isinstance(outcome, AppError):
+        if outcome.error is not None:
             results.append(
                 BatchResult(
                     index=index,
                     id=report_id,
-                    status=outcome.status_code,
-                    detail=outcome.message,
-                    errors=[e.as_dict() for e in outcome.errors],
+                    status=outcome.error.status_code,
+                    detail=outcome.error.message,
+                    errors=[e.as_dict() for e in outcome.error.errors],
                 )
             )
         else:
+            status = 201 if outcome.created else 200
             results.append(
-                BatchResult(
-                    index=index, id=report_id, status=201 if created else 200, record=outcome
-                )
+                BatchResult(index=index, id=report_id, status=status, record=outcome.record)
             )
     return BatchOut(results=results)
 
@@ -299,9 +278,9 @@ async def flag_submit(
         "language": lang,
         "created_at": form.created_at,
     }
-    [(_, outcome, _created)] = await run_in_threadpool(receive, request, [data])
-    if isinstance(outcome, Unprocessable):
-        fields = form.model_dump()
+    [outcome] = await run_in_threadpool(receive, request, [data])
+    if isinstance(outcome.error, Unprocessable):
+        errors = outcome.error.errors
         return flag_page(
             request,
             published,
@@ -309,9 +288,9 @@ async def flag_submit(
             role,
             practice,
             form.item_id,
-            form=fields,
-            errors=outcome.errors,
+            form=form.model_dump(),
+            errors=errors,
         )
-    if isinstance(outcome, AppError):
-        raise outcome
+    if outcome.error is not None:
+        raise outcome.error
     return RedirectResponse(f"/{lang}/thanks/", status_code=303)

@@ -4,10 +4,19 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timedelta
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -37,6 +46,11 @@ class FeedbackIn(BaseModel):
     release_version: int = Field(ge=1)
     language: str = Field(max_length=20)
     created_at: AwareDatetime
+
+    @field_validator("created_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
 
     @field_validator("post", "contact", "item_id")
     @classmethod
@@ -107,21 +121,71 @@ def check(report: FeedbackIn, published: Published | None, languages: list[str])
         raise Unprocessable(errors)
 
 
-def submit(
-    session: Session, report: FeedbackIn, *, published: Published | None, languages: list[str]
-) -> tuple[Feedback, bool]:
-    """Store `report` once; return (stored row, created). A retry returns the stored row."""
-    check(report, published, languages)
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one report: stored (created or found again) or refused."""
+
+    data: Any
+    record: FeedbackOut | None = None
+    created: bool = False
+    error: AppError | None = None
+
+
+def parse(data: Any) -> FeedbackIn:
+    try:
+        return FeedbackIn.model_validate(data)
+    except ValidationError as exc:
+        raise Unprocessable(
+            [
+                ErrorDetail(error["msg"], ".".join(["body", *map(str, error["loc"])]))
+                for error in exc.errors()
+            ]
+        ) from exc
+
+
+def receive(
+    session: Session,
+    reports: list[Any],
+    *,
+    client: str,
+    secret: str,
+    limit: int,
+    release: Callable[[int], Published | None],
+    languages: list[str],
+) -> list[Outcome]:
+    """Count the client's allowance, then check and store each report, in one transaction.
+
+    A report already stored with the same body is found again, not stored twice.
+    """
+    retry_after = take_allowance(
+        session, client=client, secret=secret, limit=limit, cost=len(reports)
+    )
+    if retry_after is not None:
+        session.commit()  # the refused requests count too
+        raise TooManyRequests(retry_after)
+    outcomes = []
+    for data in reports:
+        try:
+            report = parse(data)
+            check(report, release(report.release_version), languages)
+            row, created = _store(session, report)
+            outcomes.append(Outcome(data, record=to_out(row), created=created))
+        except AppError as error:
+            outcomes.append(Outcome(data, error=error))
+    session.commit()
+    return outcomes
+
+
+def _store(session: Session, report: FeedbackIn) -> tuple[Feedback, bool]:
     digest = body_hash(report)
     existing = session.get(Feedback, report.id)
     if existing is not None:
         return _same(existing, digest), False
     row = Feedback(**report.model_dump(), body_hash=digest)
-    session.add(row)
     try:
-        session.commit()
+        with session.begin_nested():
+            session.add(row)
     except IntegrityError:  # the same report, sent twice at once: the other one won
-        session.rollback()
         existing = session.get(Feedback, report.id)
         if existing is None:
             raise
@@ -140,29 +204,29 @@ def _same(existing: Feedback, digest: str) -> Feedback:
 
 def take_allowance(
     session: Session, *, client: str, secret: str, limit: int, cost: int = 1
-) -> None:
-    """Count `cost` requests for `client` this minute; refuse past `limit` with 429."""
+) -> int | None:
+    """Count `cost` requests for `client` this minute, in the caller's transaction.
+
+    Return the seconds to wait when the client is past `limit`, else None.
+    """
     now = utcnow()
     window = now.replace(second=0, microsecond=0)
     key = hmac.new(
         secret.encode(), f"{client}|{window.isoformat()}".encode(), hashlib.sha256
     ).hexdigest()
     add = update(RateLimit).where(col(RateLimit.key) == key)
-    add = add.values(count=col(RateLimit.count) + cost)
-    if session.execute(add).rowcount == 0:  # type: ignore[attr-defined]
+    add = add.values(count=col(RateLimit.count) + cost).returning(col(RateLimit.count))
+    count = session.execute(add).scalar()
+    if count is None:  # the first request of this client in this minute
         stale = delete(RateLimit).where(col(RateLimit.window_start) < window - timedelta(minutes=1))
         session.execute(stale)
-        session.add(RateLimit(key=key, window_start=window, count=cost))
         try:
-            session.commit()
-        except IntegrityError:  # another request opened the window first
-            session.rollback()
-            session.execute(add)
-    session.commit()
-    row = session.get(RateLimit, key)
-    if row is not None and row.count > limit:
-        retry_after = 60 - now.second
-        raise TooManyRequests(retry_after)
+            with session.begin_nested():
+                session.add(RateLimit(key=key, window_start=window, count=cost))
+            count = cost
+        except IntegrityError:  # another instance opened the window first
+            count = session.execute(add).scalar() or cost
+    return 60 - now.second if count > limit else None
 
 
 def to_out(row: Feedback) -> FeedbackOut:

@@ -9,7 +9,7 @@ from app.feedback.models import Feedback
 
 
 def rows(session: Session) -> list[Feedback]:
-    session.expire_all()
+    session.rollback()  # end the read snapshot: see what others committed
     return list(session.exec(select(Feedback)))
 
 
