@@ -1,45 +1,57 @@
 """Feedback intake under load: accepted per second against a no-op POST of the same app."""
 
+import http.client
 import json
-import os
-import re
 import statistics
-import subprocess
+import time
 import uuid
-from pathlib import Path
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, text
 
 from app.db import normalize_url
 
-LUA = Path(__file__).resolve().parent / "post.lua"
-
 
 def post_load(url: str, report: dict[str, Any], connections: int, seconds: int) -> dict[str, Any]:
-    body = json.dumps({**report, "id": "__ID__"})
-    output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "BENCH_REPORT": body},
-    ).stdout
-    statuses = {int(s): int(n) for s, n in re.findall(r"status (\d+) (\d+)", output)}
-    ok = sum(n for s, n in statuses.items() if 200 <= s < 300)
-    duration = float(re.search(r"requests in ([\d.]+)s", output).group(1))
+    """POST reports with new ids from `connections` clients for `seconds`; every request that
+    was sent is also answered before this returns, so 2xx answers can be compared with rows."""
+    target = urlsplit(url)
+    template = json.dumps({**report, "id": "__ID__"})
+    deadline = time.monotonic() + seconds
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    statuses: list[Counter[int]] = [Counter() for _ in range(connections)]
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        sent = 0
+        while time.monotonic() < deadline:
+            sent += 1
+            body = template.replace("__ID__", f"{number:08x}-0000-4000-8000-{sent:012x}")
+            started = time.perf_counter()
+            connection.request("POST", target.path, body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            latencies[number].append((time.perf_counter() - started) * 1000)
+            statuses[number][response.status] += 1
+        connection.close()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        list(pool.map(client, range(connections)))
+    duration = time.monotonic() - started
+    every = sorted(value for values in latencies for value in values)
+    totals: Counter[int] = sum(statuses, Counter())
+    ok = sum(n for status, n in totals.items() if 200 <= status < 300)
     return {
         "accepted_per_s": ok / duration,
-        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
-        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
-        "statuses": statuses,
+        "p50_ms": every[len(every) // 2],
+        "p99_ms": every[int(len(every) * 0.99)],
+        "statuses": dict(totals),
         "accepted": ok,
     }
-
-
-def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def stored(database_url: str) -> tuple[int, int]:
@@ -76,7 +88,7 @@ def measure(
         run = post_load(f"{base}/api/v1/feedback", report, connections, seconds)
         rows, ids = stored(database_url)
         run["rows"], run["distinct_ids"] = rows, ids
-        if rows != run["accepted"] or ids != rows:
+        if rows != run["accepted"] or ids != rows or set(run["statuses"]) != {201}:
             raise SystemExit(f"intake lost or doubled reports: {run}")
         intake_runs.append(run)
         noop_runs.append(post_load(f"{base}/api/v1/noop", report, connections, seconds))

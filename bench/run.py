@@ -392,7 +392,8 @@ def report(results: dict[str, Any]) -> None:
         intake_, noop = figures["intake"], figures["noop"]
         print(
             f"{backend:<11} accepted/s {intake_['accepted_per_s']:>7.0f} "
-            f"p50 {intake_['p50_ms']:>6.2f} p99 {intake_['p99_ms']:>7.2f} | no-op POST {noop['accepted_per_s']:>7.0f}/s "
+            f"p50 {intake_['p50_ms']:>6.2f} p99 {intake_['p99_ms']:>7.2f} | "
+            f"no-op POST {noop['accepted_per_s']:>7.0f}/s "
             f"p50 {noop['p50_ms']:>6.2f} p99 {noop['p99_ms']:>7.2f} | ratio {figures['ratio']}"
         )
 

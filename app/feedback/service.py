@@ -17,9 +17,10 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
 
 from app.content.published import Published
 from app.db import utcnow
@@ -176,21 +177,44 @@ def receive(
     return outcomes
 
 
+# Statements built once: intake is the hottest write path, and building a statement costs
+# more than running it.
+_FEEDBACK = Feedback.__table__  # type: ignore[attr-defined]
+_RATE = RateLimit.__table__  # type: ignore[attr-defined]
+_INSERT = {
+    "postgresql": postgresql_insert(_FEEDBACK)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(_FEEDBACK.c.id),
+    "sqlite": sqlite_insert(_FEEDBACK)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(_FEEDBACK.c.id),
+}
+_COUNT = (
+    update(_RATE)
+    .where(_RATE.c.key == bindparam("rate_key"))
+    .values(count=_RATE.c.count + bindparam("cost"))
+    .returning(_RATE.c.count)
+)
+_OPEN_WINDOW = {
+    name: insert(_RATE).on_conflict_do_nothing(index_elements=["key"])
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_FORGET = delete(_RATE).where(_RATE.c.window_start < bindparam("before"))
+
+
 def _store(session: Session, report: FeedbackIn) -> tuple[Feedback, bool]:
+    """Insert the report unless its id is stored already; a report sent twice at once is
+    inserted by one and found by the other."""
     digest = body_hash(report)
+    row = Feedback(**report.model_dump(), body_hash=digest, received_at=utcnow())
+    connection = session.connection()
+    inserted = connection.execute(_INSERT[connection.dialect.name], row.model_dump()).first()
+    if inserted is not None:
+        return row, True
     existing = session.get(Feedback, report.id)
-    if existing is not None:
-        return _same(existing, digest), False
-    row = Feedback(**report.model_dump(), body_hash=digest)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # the same report, sent twice at once: the other one won
-        existing = session.get(Feedback, report.id)
-        if existing is None:
-            raise
-        return _same(existing, digest), False
-    return row, True
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish
+        raise RuntimeError(f"report {report.id} conflicted but is not stored")
+    return _same(existing, digest), False
 
 
 def _same(existing: Feedback, digest: str) -> Feedback:
@@ -214,18 +238,13 @@ def take_allowance(
     key = hmac.new(
         secret.encode(), f"{client}|{window.isoformat()}".encode(), hashlib.sha256
     ).hexdigest()
-    add = update(RateLimit).where(col(RateLimit.key) == key)
-    add = add.values(count=col(RateLimit.count) + cost).returning(col(RateLimit.count))
-    count = session.execute(add).scalar()
+    connection = session.connection()
+    count = connection.execute(_COUNT, {"rate_key": key, "cost": cost}).scalar()
     if count is None:  # the first request of this client in this minute
-        stale = delete(RateLimit).where(col(RateLimit.window_start) < window - timedelta(minutes=1))
-        session.execute(stale)
-        try:
-            with session.begin_nested():
-                session.add(RateLimit(key=key, window_start=window, count=cost))
-            count = cost
-        except IntegrityError:  # another instance opened the window first
-            count = session.execute(add).scalar() or cost
+        connection.execute(_FORGET, {"before": window - timedelta(minutes=1)})
+        values = {"key": key, "window_start": window, "count": 0}
+        connection.execute(_OPEN_WINDOW[connection.dialect.name], values)
+        count = connection.execute(_COUNT, {"rate_key": key, "cost": cost}).scalar() or cost
     return 60 - now.second if count > limit else None
 
 
