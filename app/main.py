@@ -1,4 +1,3 @@
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +17,7 @@ from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import create_db_engine
 from app.errors import AppError, ErrorDetail
+from app.feedback.intake import Intake
 from app.feedback.routes import noop, pages_router
 from app.feedback.routes import router as feedback_router
 from app.guide import pages
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.intake.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -151,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.releases = ReleaseCache(engine, settings.release_check_seconds)
     app.state.responses = ResponseCache()
-    app.state.write_lock = threading.Lock()
+    app.state.intake = Intake(engine, settings, app.state.releases)
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(CachedResponses)

@@ -1,17 +1,16 @@
+import asyncio
 import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlmodel import Session
 
 from app.auth import csrf
 from app.content.published import Published, PublishedDep
 from app.content.routes import ErrorOut
-from app.db import utcnow, writer
+from app.db import utcnow
 from app.errors import AppError, ErrorDetail, NotFound
 from app.feedback import service as feedback
 from app.feedback.service import FeedbackIn, FeedbackOut, Unprocessable
@@ -84,21 +83,9 @@ async def read_json(request: Request, limit: int) -> Any:
         raise AppError(f"The body is not valid JSON: {exc}", 422) from exc
 
 
-def receive(request: Request, reports: list[Any]) -> list[feedback.Outcome]:
-    state = request.app.state
-    settings = state.settings
-    # One writer at a time in this process: SQLite allows one anyway, and waiting here is
-    # cheaper than its retries. PostgreSQL gets a lock that is never contended.
-    with state.write_lock, Session(writer(state.engine)) as session:
-        return feedback.receive(
-            session,
-            reports,
-            client=request.client.host if request.client else "unknown",
-            secret=settings.secret_key.get_secret_value(),
-            limit=settings.feedback_per_minute,
-            release=state.releases.version,
-            languages=settings.languages,
-        )
+async def receive(request: Request, reports: list[Any]) -> list[feedback.Outcome]:
+    client = request.client.host if request.client else "unknown"
+    return await asyncio.wrap_future(request.app.state.intake.submit(reports, client))
 
 
 @router.post(
@@ -120,7 +107,7 @@ def receive(request: Request, reports: list[Any]) -> list[feedback.Outcome]:
 )
 async def post_feedback(request: Request) -> JSONResponse:
     data = await read_json(request, MAX_REPORT_BYTES)
-    [outcome] = await run_in_threadpool(receive, request, [data])
+    [outcome] = await receive(request, [data])
     if outcome.error is not None:
         raise outcome.error
     assert outcome.record is not None
@@ -163,7 +150,7 @@ async def post_feedback_batch(request: Request) -> BatchOut:
         raise Unprocessable(
             [ErrorDetail(e["msg"], ".".join(["body", *map(str, e["loc"])])) for e in exc.errors()]
         ) from exc
-    outcomes = await run_in_threadpool(receive, request, batch.reports)
+    outcomes = await receive(request, batch.reports)
     results = []
     for index, outcome in enumerate(outcomes):
         report = outcome.data
@@ -278,7 +265,7 @@ async def flag_submit(
         "language": lang,
         "created_at": form.created_at,
     }
-    [outcome] = await run_in_threadpool(receive, request, [data])
+    [outcome] = await receive(request, [data])
     if isinstance(outcome.error, Unprocessable):
         errors = outcome.error.errors
         return flag_page(

@@ -144,7 +144,7 @@ def parse(data: Any) -> FeedbackIn:
         ) from exc
 
 
-def receive(
+def stage(
     session: Session,
     reports: list[Any],
     *,
@@ -154,7 +154,8 @@ def receive(
     release: Callable[[int], Published | None],
     languages: list[str],
 ) -> list[Outcome]:
-    """Count the client's allowance, then check and store each report, in one transaction.
+    """Count the client's allowance, then check and store each report, in the caller's
+    transaction: nothing is stored, and no answer may be given, before the caller commits.
 
     A report already stored with the same body is found again, not stored twice.
     """
@@ -162,8 +163,7 @@ def receive(
         session, client=client, secret=secret, limit=limit, cost=len(reports)
     )
     if retry_after is not None:
-        session.commit()  # the refused requests count too
-        raise TooManyRequests(retry_after)
+        raise TooManyRequests(retry_after)  # the refused requests are counted all the same
     outcomes = []
     for data in reports:
         try:
@@ -173,7 +173,6 @@ def receive(
             outcomes.append(Outcome(data, record=to_out(row), created=created))
         except AppError as error:
             outcomes.append(Outcome(data, error=error))
-    session.commit()
     return outcomes
 
 

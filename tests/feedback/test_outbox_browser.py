@@ -52,6 +52,7 @@ def test_twenty_reports_written_offline_are_delivered_once_when_the_signal_retur
         flag(page, items[number % len(items)].id, f"Report {number}")
     badge = page.text_content("#outbox-count")
     context.set_offline(False)  # the 'online' event drains the outbox from the open page
+    page.wait_for_function("navigator.onLine")
     page.wait_for_selector("#outbox-count", state="hidden", timeout=30_000)
     page.goto(f"{server}/en/outbox/")
     wait_for_states(page, ["delivered"] * REPORTS)

@@ -121,7 +121,9 @@ def test_a_new_release_reaches_an_open_page_downloading_only_what_changed(
             time.sleep(0.2)  # until the server's release cache expires
         mark = len(requests_seen(log))
         context.set_offline(True)
+        page.wait_for_function("!navigator.onLine")
         context.set_offline(False)  # signal returns: the app looks for a new release
+        page.wait_for_function("navigator.onLine")
         page.wait_for_selector("#update:not([hidden])", timeout=30_000)
         seen = requests_seen(log)[mark:]
         banner = page.locator("#update span").text_content()
