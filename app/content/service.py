@@ -29,10 +29,6 @@ def get_release(session: Session, version: int) -> Release | None:
     return session.exec(select(Release).where(Release.version == version)).first()
 
 
-def list_releases(session: Session) -> list[Release]:
-    return list(session.exec(select(Release).order_by(Release.version.desc())))  # type: ignore[attr-defined]
-
-
 def import_release(session: Session, guidance: Guidance, *, notes: str) -> tuple[Release, bool]:
     """Store `guidance` as the next release; return (release, created).
 

@@ -137,14 +137,14 @@ def offline_manifest(
     )
 
 
-def shell_urls(languages: list[str]) -> list[str]:
+def shell_urls() -> list[str]:
     return [static_url(path) for path in SHELL_FILES] + ["/manifest.webmanifest"]
 
 
 def service_worker(languages: list[str], check_seconds: int) -> str:
     """The worker's script, led by the list of files it must precache for this deployment."""
     config = {
-        "shell": shell_urls(languages),
+        "shell": shell_urls(),
         "offline": {lang: f"/{lang}/offline/" for lang in languages},
         "checkSeconds": check_seconds,
         "outboxScript": static_url("js/outbox-store.js"),
