@@ -1,12 +1,10 @@
-"""The one template environment: translation, static URLs, dates."""
+"""The one template environment: translation and static URLs."""
 
 import hashlib
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -38,11 +36,6 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return translations(context.get("lang", "en")).ngettext(singular, plural, n)
 
 
-@pass_context
-def _date(context: Context, value: datetime) -> str:
-    return format_date(value, format="medium", locale=context.get("lang", "en"))
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -54,7 +47,6 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url
-    env.filters["date"] = _date
     return env
 
 

@@ -31,7 +31,6 @@ class PlacedItem:
     item: Item
     practice: Practice
     role: Role
-    number: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,10 +79,10 @@ class Published:
     @cached_property
     def items(self) -> list[PlacedItem]:
         return [
-            PlacedItem(item, practice, self.roles[role_id], number)
+            PlacedItem(item, practice, self.roles[role_id])
             for practice in self.guidance.practices
             for role_id, items in practice.checklists.items()
-            for number, item in enumerate(items, start=1)
+            for item in items
         ]
 
     @cached_property

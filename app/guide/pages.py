@@ -4,6 +4,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from babel.dates import format_date
+
 from app.caching import CachedBody, ResponseCache
 from app.content.published import Published
 from app.guide import service as guide
@@ -29,8 +31,6 @@ PAGES: dict[str, tuple[str, Callable[..., dict[str, Any]]]] = {
 
 
 def release_label(published: Published, lang: str) -> str:
-    from babel.dates import format_date
-
     text = translations(lang).gettext("Guidance version %(version)s, %(date)s")
     date = format_date(published.released_at, format="medium", locale=lang)
     return text % {"version": published.version, "date": date}
