@@ -1,3 +1,5 @@
+import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -9,6 +11,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from app.config import Settings
+
+log = logging.getLogger(__name__)
 
 # Set before any table exists, so constraint names are the same on SQLite and PostgreSQL
 # and migrations can name what they drop.
@@ -55,7 +59,8 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_db_engine(settings: Settings) -> Engine:
+def create_db_engine(settings: Settings, *, checkpoints: bool = True) -> Engine:
+    """The database; on SQLite, `checkpoints=False` leaves the WAL to a `Checkpointer`."""
     url = make_url(normalize_url(settings.database_url))
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -76,6 +81,8 @@ def create_db_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -91,6 +98,37 @@ def create_db_engine(settings: Settings) -> Engine:
 def writer(engine: Engine) -> Engine:
     """The same database, for transactions that write (on SQLite: BEGIN IMMEDIATE)."""
     return engine.execution_options(writer=True)
+
+
+class Checkpointer:
+    """Copy a SQLite WAL back into the database from a thread of its own, every `interval`.
+
+    Left to SQLite, the commit that fills the WAL does the copy and waits for the disk, and a
+    commit made in the event loop would hold up every request for as long.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="checkpoint", daemon=True)
+
+    def start(self) -> None:
+        if self._engine.url.get_backend_name() == "sqlite":
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with self._engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # noqa: BLE001 - try again at the next interval
+                log.warning("WAL checkpoint failed", exc_info=True)
 
 
 def get_session(request: Request) -> Iterator[Session]:

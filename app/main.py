@@ -1,5 +1,6 @@
+import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +16,7 @@ from app.caching import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
 from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
-from app.db import create_db_engine
+from app.db import Checkpointer, create_db_engine
 from app.errors import AppError, ErrorDetail
 from app.feedback.intake import Intake
 from app.feedback.routes import noop, pages_router
@@ -129,14 +130,28 @@ async def api_not_found(path: str) -> None:
     raise AppError("There is no page at this address.", 404)
 
 
+def settle(app: FastAPI) -> None:
+    """Load the release, then set aside what lives as long as the process (code, templates, the
+    release) from the garbage collector, which would otherwise walk it all again and again while
+    requests come and go."""
+    with suppress(AppError, SQLAlchemyError):  # no release yet, or no database: said later
+        app.state.releases.refresh()
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = create_db_engine(settings)
+    engine = create_db_engine(settings, checkpoints=False)
+    checkpointer = Checkpointer(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        checkpointer.start()
+        settle(app)
         yield
-        app.state.intake.stop()
+        await app.state.intake.stop()
+        checkpointer.stop()
         engine.dispose()
 
     app = FastAPI(

@@ -1,6 +1,7 @@
 """Measure page weight and serving speed against a static file server, in one run.
 
-Usage: make bench   (BENCH_SECONDS, BENCH_REPEAT, BENCH_CONNECTIONS, BENCH_WORKERS tune it)
+Usage: make bench   (BENCH_SECONDS, BENCH_REPEAT, BENCH_CONNECTIONS, BENCH_WORKERS tune it;
+BENCH_ONLY=pages,intake picks sections)
 Needs wrk and nginx (apt-get install wrk nginx-light). Prints a table and writes
 bench/results/latest.json. The baseline is nginx handing out the same gzipped bytes with the
 same number of worker processes, so the ratios say what the app costs over a static file.
@@ -36,6 +37,8 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 INTAKE_CONNECTIONS = int(os.environ.get("BENCH_INTAKE_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
+SECTIONS = ("pages", "intake")
+ONLY = [s for s in os.environ.get("BENCH_ONLY", ",".join(SECTIONS)).split(",") if s]
 NGINX_CONF = """
 worker_processes {workers};
 pid {work}/nginx.pid;
@@ -151,8 +154,6 @@ def main() -> None:
         capture_output=True,
     )
 
-    static_dir = work / "static"
-    static_dir.mkdir()
     results: dict[str, Any] = {
         "settings": {
             "seconds": SECONDS,
@@ -160,10 +161,27 @@ def main() -> None:
             "connections": CONNECTIONS,
             "workers": WORKERS,
         },
-        "pages": {},
     }
     with serve_app(env) as app:
         content = httpx.get(f"{app}/api/v1/content").json()
+    if "pages" in ONLY:
+        results.update(pages_bench(env, work, content))
+    if "intake" in ONLY:
+        results["intake"] = intake_bench(env, feedback_report(content))
+    shutil.rmtree(work)
+    report(results)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nJSON: {out / 'latest.json'}")
+
+
+def pages_bench(env: dict[str, str], work: Path, content: dict[str, Any]) -> dict[str, Any]:
+    """Guide pages: weight, role packs, first render, offline search, and speed against nginx."""
+    static_dir = work / "static"
+    static_dir.mkdir()
+    results: dict[str, Any] = {"pages": {}}
+    with serve_app(env) as app:
         role = content["roles"][0]["id"]
         practices = content["practices"]
         largest = max(practices, key=lambda p: sum(len(i) for i in p["checklists"][role]))
@@ -210,13 +228,7 @@ def main() -> None:
             page["ratio_rps"] = round(page["app"]["rps"] / page["static"]["rps"], 2)
             page["ratio_p99"] = round(page["app"]["p99_ms"] / page["static"]["p99_ms"], 2)
 
-    results["intake"] = intake_bench(env, feedback_report(content))
-    shutil.rmtree(work)
-    report(results)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nJSON: {out / 'latest.json'}")
+    return results
 
 
 def feedback_report(content: dict[str, Any]) -> dict[str, Any]:
@@ -344,6 +356,13 @@ def browser_timings(app: str, role: str, practice: str) -> dict[str, float]:
 
 
 def report(results: dict[str, Any]) -> None:
+    if "pages" in results:
+        report_pages(results)
+    if "intake" in results:
+        report_intake(results)
+
+
+def report_pages(results: dict[str, Any]) -> None:
     print(
         f"\n{CONNECTIONS} connections, {WORKERS} worker processes each, {SECONDS}s x {REPEAT} "
         "runs, medians; static = nginx serving the same gzipped bytes; x = app / static\n"
@@ -384,6 +403,9 @@ def report(results: dict[str, Any]) -> None:
         f"offline search as you type: median {timings['offline_search_ms']:.1f} ms, "
         f"worst {timings['offline_search_max_ms']:.1f} ms (budget 100 ms)"
     )
+
+
+def report_intake(results: dict[str, Any]) -> None:
     print(
         f"\nfeedback intake, {INTAKE_CONNECTIONS} connections; "
         "each run checked: rows stored = 2xx answers, no id twice"

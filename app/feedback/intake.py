@@ -1,13 +1,19 @@
 """One writer per process for field reports: many requests share each transaction.
 
 A commit costs far more than an insert, and on SQLite only one writer can run at a time; so the
-requests that arrive while a transaction is being written wait for the next one, and each gets
+requests that arrive while a transaction is being written wait for the next one, their reports
+are checked before it begins, all of them are stored with one statement, and each request gets
 its answer only after the commit that stored its reports.
+
+On SQLite the transaction runs in the event loop itself: it takes a millisecond or two and never
+waits on the disk (WAL, synchronous=NORMAL), while handing it to a thread would make every one of
+its statements wait for the interpreter lock behind the requests being served. A PostgreSQL
+transaction waits on the network and the server's disk, so it runs in a thread.
 """
 
-import queue
-import threading
-from concurrent.futures import Future
+import asyncio
+import fcntl
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,14 +26,16 @@ from app.db import writer
 from app.errors import AppError
 from app.feedback import service as feedback
 
-MAX_JOBS_PER_COMMIT = 256
+MAX_REPORTS_PER_COMMIT = 1000
 
 
 @dataclass
 class Job:
     reports: list[Any]
     client: str
-    answer: Future[list[feedback.Outcome]] = field(default_factory=Future)
+    answer: asyncio.Future[list[feedback.Outcome]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class Intake:
@@ -35,67 +43,113 @@ class Intake:
         self._engine = writer(engine)
         self._settings = settings
         self._releases = releases
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._jobs: asyncio.Queue[Job] | None = None
+        self._task: asyncio.Task[None] | None = None
+        url = engine.url
+        self._inline = url.get_backend_name() == "sqlite"
+        self._turn = (
+            f"{url.database}-write.lock"
+            if self._inline and url.database and url.database != ":memory:"
+            else None
+        )
 
-    def submit(self, reports: list[Any], client: str) -> Future[list[feedback.Outcome]]:
-        """Queue `reports`; the future resolves once they are committed, or refused."""
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
-                self._thread.start()
+    async def receive(self, reports: list[Any], client: str) -> list[feedback.Outcome]:
+        """Store `reports`; return once they are committed, or refused."""
+        if self._task is None or self._task.done():
+            self._jobs = asyncio.Queue()
+            self._task = asyncio.create_task(self._run(self._jobs), name="intake")
         job = Job(reports, client)
-        self._jobs.put(job)
-        return job.answer
+        assert self._jobs is not None
+        self._jobs.put_nowait(job)
+        return await job.answer
 
-    def stop(self) -> None:
-        with self._start_lock:
-            if self._thread is not None:
-                self._jobs.put(None)
-                self._thread.join(timeout=10)
-                self._thread = None
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            jobs = [job]
-            while len(jobs) < MAX_JOBS_PER_COMMIT:
-                try:
-                    more = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._jobs.put(None)  # stop after this transaction
-                    break
-                jobs.append(more)
-            self._write(jobs)
+    async def _run(self, jobs: asyncio.Queue[Job]) -> None:
+        while True:
+            batch = [await jobs.get()]
+            reports = len(batch[0].reports)
+            while reports < MAX_REPORTS_PER_COMMIT and not jobs.empty():
+                batch.append(jobs.get_nowait())
+                reports += len(batch[-1].reports)
+            await self._write(batch)
 
-    def _write(self, jobs: list[Job]) -> None:
+    async def _write(self, jobs: list[Job]) -> None:
         settings = self._settings
-        results: list[list[feedback.Outcome] | AppError] = []
         try:
-            with Session(self._engine) as session:
-                for job in jobs:
-                    try:
-                        outcomes = feedback.stage(
-                            session,
-                            job.reports,
-                            client=job.client,
-                            secret=settings.secret_key.get_secret_value(),
-                            limit=settings.feedback_per_minute,
-                            release=self._releases.version,
-                            languages=settings.languages,
-                        )
-                        results.append(outcomes)
-                    except AppError as refusal:
-                        results.append(refusal)
-                session.commit()
+            submissions = [
+                feedback.submission(
+                    job.reports,
+                    client=job.client,
+                    release=self._releases.version,
+                    languages=settings.languages,
+                )
+                for job in jobs
+            ]
+            if self._inline:
+                async with WritersTurn(self._turn):
+                    answers = self._store(submissions)
+            else:
+                answers = await asyncio.to_thread(self._store, submissions)
         except Exception as failure:  # noqa: BLE001 - every waiting request learns of it
             for job in jobs:
-                job.answer.set_exception(failure)
+                if not job.answer.done():
+                    job.answer.set_exception(failure)
             return
-        for job, result in zip(jobs, results, strict=True):
-            if isinstance(result, AppError):
-                job.answer.set_exception(result)
+        for job, answer in zip(jobs, answers, strict=True):
+            if job.answer.done():  # the request was cancelled: its client went away
+                continue
+            if isinstance(answer, AppError):
+                job.answer.set_exception(answer)
             else:
-                job.answer.set_result(result)
+                job.answer.set_result(answer)
+
+    def _store(
+        self, submissions: list[feedback.Submission]
+    ) -> list[list[feedback.Outcome] | AppError]:
+        settings = self._settings
+        with Session(self._engine) as session:
+            answers = feedback.store(
+                session,
+                submissions,
+                secret=settings.secret_key.get_secret_value(),
+                limit=settings.feedback_per_minute,
+            )
+            session.commit()
+        return answers
+
+
+class WritersTurn:
+    """Wait, without blocking the event loop, for this process's turn to write a SQLite file.
+
+    The processes serving one database take turns on a lock file beside it, so that a
+    transaction never sits in SQLite's busy handler, which would block the loop while it sleeps.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._fd: int | None = None
+
+    async def __aenter__(self) -> None:
+        if self._path is None:
+            return
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process is writing: wake when it is done
+                await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

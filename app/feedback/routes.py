@@ -1,4 +1,3 @@
-import asyncio
 import json
 import uuid
 from typing import Annotated, Any
@@ -85,7 +84,8 @@ async def read_json(request: Request, limit: int) -> Any:
 
 async def receive(request: Request, reports: list[Any]) -> list[feedback.Outcome]:
     client = request.client.host if request.client else "unknown"
-    return await asyncio.wrap_future(request.app.state.intake.submit(reports, client))
+    outcomes: list[feedback.Outcome] = await request.app.state.intake.receive(reports, client)
+    return outcomes
 
 
 @router.post(
@@ -105,14 +105,16 @@ async def receive(request: Request, reports: list[Any]) -> list[feedback.Outcome
         **REFUSALS,
     },
 )
-async def post_feedback(request: Request) -> JSONResponse:
+async def post_feedback(request: Request) -> Response:
     data = await read_json(request, MAX_REPORT_BYTES)
     [outcome] = await receive(request, [data])
     if outcome.error is not None:
         raise outcome.error
     assert outcome.record is not None
-    return JSONResponse(
-        outcome.record.model_dump(mode="json"), status_code=201 if outcome.created else 200
+    return Response(
+        outcome.record.model_dump_json(),
+        status_code=201 if outcome.created else 200,
+        media_type="application/json",
     )
 
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -75,6 +74,9 @@ class FeedbackOut(BaseModel):
     status: str
 
 
+_OUT_FIELDS = tuple(FeedbackOut.model_fields)
+
+
 class Unprocessable(AppError):
     def __init__(self, errors: list[ErrorDetail]) -> None:
         summary = "; ".join(str(error) for error in errors)
@@ -91,8 +93,9 @@ class TooManyRequests(AppError):
 
 
 def body_hash(report: FeedbackIn) -> str:
-    canonical = json.dumps(report.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """A digest of the report as parsed: fields in the model's order, times in UTC, text
+    stripped; so a retry that differs only in spacing or key order is the same report."""
+    return hashlib.sha256(report.model_dump_json().encode()).hexdigest()
 
 
 def check(report: FeedbackIn, published: Published | None, languages: list[str]) -> None:
@@ -144,36 +147,125 @@ def parse(data: Any) -> FeedbackIn:
         ) from exc
 
 
-def stage(
-    session: Session,
+@dataclass
+class Submission:
+    """One request's reports from one client, each checked or refused before any is stored."""
+
+    client: str
+    reports: list[Any]
+    checked: list[tuple[FeedbackIn, str] | AppError]
+
+
+def submission(
     reports: list[Any],
     *,
     client: str,
-    secret: str,
-    limit: int,
     release: Callable[[int], Published | None],
     languages: list[str],
-) -> list[Outcome]:
-    """Count the client's allowance, then check and store each report, in the caller's
-    transaction: nothing is stored, and no answer may be given, before the caller commits.
-
-    A report already stored with the same body is found again, not stored twice.
-    """
-    retry_after = take_allowance(
-        session, client=client, secret=secret, limit=limit, cost=len(reports)
-    )
-    if retry_after is not None:
-        raise TooManyRequests(retry_after)  # the refused requests are counted all the same
-    outcomes = []
+) -> Submission:
+    """Parse and check each report, and hash the ones that pass: the work done outside the
+    write transaction, so that the transaction itself is short."""
+    checked: list[tuple[FeedbackIn, str] | AppError] = []
     for data in reports:
         try:
             report = parse(data)
             check(report, release(report.release_version), languages)
-            row, created = _store(session, report)
-            outcomes.append(Outcome(data, record=to_out(row), created=created))
+            checked.append((report, body_hash(report)))
         except AppError as error:
-            outcomes.append(Outcome(data, error=error))
-    return outcomes
+            checked.append(error)
+    return Submission(client, reports, checked)
+
+
+def store(
+    session: Session, submissions: list[Submission], *, secret: str, limit: int
+) -> list[list[Outcome] | AppError]:
+    """Count each client's allowance, then store every admitted report whose id is new, in the
+    caller's transaction: nothing is stored, and no answer may be given, before it commits.
+
+    A report already stored, or sent earlier in the same call, is found again: the same body is
+    answered as stored, a different body is a conflict.
+    """
+    admitted = _admit(session, submissions, secret=secret, limit=limit)
+    received_at = utcnow()
+    first: dict[uuid.UUID, dict[str, Any]] = {}
+    for sub, refusal in zip(submissions, admitted, strict=True):
+        if refusal is None:
+            for checked in sub.checked:
+                if not isinstance(checked, AppError) and checked[0].id not in first:
+                    report, digest = checked
+                    first[report.id] = {
+                        **report.model_dump(),
+                        "body_hash": digest,
+                        "received_at": received_at,
+                        "status": "new",
+                    }
+    connection = session.connection()
+    inserted: set[uuid.UUID] = set()
+    if first:
+        statement = _INSERT[connection.dialect.name]
+        inserted = set(connection.execute(statement, list(first.values())).scalars())
+    found = {row["id"]: row for row in _stored(connection, [i for i in first if i not in inserted])}
+    rows = {**found, **{i: first[i] for i in inserted}}
+
+    answers: list[list[Outcome] | AppError] = []
+    created: set[uuid.UUID] = set()
+    for sub, refusal in zip(submissions, admitted, strict=True):
+        if refusal is not None:
+            answers.append(refusal)
+            continue
+        outcomes = []
+        for data, checked in zip(sub.reports, sub.checked, strict=True):
+            if isinstance(checked, AppError):
+                outcomes.append(Outcome(data, error=checked))
+                continue
+            report, digest = checked
+            row = rows[report.id]
+            if row["body_hash"] != digest:
+                outcomes.append(Outcome(data, error=_conflict(report.id)))
+                continue
+            new = report.id in inserted and report.id not in created
+            created.add(report.id)
+            # The row holds exactly what FeedbackOut declares, already typed: no need to check it.
+            record = FeedbackOut.model_construct(**{k: row[k] for k in _OUT_FIELDS})
+            outcomes.append(Outcome(data, record=record, created=new))
+        answers.append(outcomes)
+    return answers
+
+
+def _stored(connection: Connection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    return [dict(row) for row in connection.execute(_SELECT, {"ids": ids}).mappings()]
+
+
+def _conflict(report_id: uuid.UUID) -> Conflict:
+    return Conflict(
+        f"A different report with the id {report_id} was received already; "
+        "a changed report needs a new id."
+    )
+
+
+def _admit(
+    session: Session, submissions: list[Submission], *, secret: str, limit: int
+) -> list[TooManyRequests | None]:
+    """Count every submission against its client's allowance, one statement per client: a
+    submission that takes the count past `limit` is refused, and counted all the same."""
+    costs: dict[str, int] = {}
+    for sub in submissions:
+        costs[sub.client] = costs.get(sub.client, 0) + len(sub.reports)
+    counts = {}
+    for client, cost in costs.items():
+        after, retry_after = take_allowance(
+            session, client=client, secret=secret, limit=limit, cost=cost
+        )
+        counts[client] = (after - cost, retry_after)
+    admitted: list[TooManyRequests | None] = []
+    for sub in submissions:
+        count, retry_after = counts[sub.client]
+        count += len(sub.reports)
+        counts[sub.client] = (count, retry_after)
+        admitted.append(TooManyRequests(retry_after) if count > limit else None)
+    return admitted
 
 
 # Statements built once: intake is the hottest write path, and building a statement costs
@@ -188,6 +280,7 @@ _INSERT = {
     .on_conflict_do_nothing(index_elements=["id"])
     .returning(_FEEDBACK.c.id),
 }
+_SELECT = select(_FEEDBACK).where(_FEEDBACK.c.id.in_(bindparam("ids", expanding=True)))
 _COUNT = (
     update(_RATE)
     .where(_RATE.c.key == bindparam("rate_key"))
@@ -201,36 +294,12 @@ _OPEN_WINDOW = {
 _FORGET = delete(_RATE).where(_RATE.c.window_start < bindparam("before"))
 
 
-def _store(session: Session, report: FeedbackIn) -> tuple[Feedback, bool]:
-    """Insert the report unless its id is stored already; a report sent twice at once is
-    inserted by one and found by the other."""
-    digest = body_hash(report)
-    row = Feedback(**report.model_dump(), body_hash=digest, received_at=utcnow())
-    connection = session.connection()
-    inserted = connection.execute(_INSERT[connection.dialect.name], row.model_dump()).first()
-    if inserted is not None:
-        return row, True
-    existing = session.get(Feedback, report.id)
-    if existing is None:  # pragma: no cover - the conflicting row cannot vanish
-        raise RuntimeError(f"report {report.id} conflicted but is not stored")
-    return _same(existing, digest), False
-
-
-def _same(existing: Feedback, digest: str) -> Feedback:
-    if existing.body_hash != digest:
-        raise Conflict(
-            f"A different report with the id {existing.id} was received already; "
-            "a changed report needs a new id."
-        )
-    return existing
-
-
 def take_allowance(
     session: Session, *, client: str, secret: str, limit: int, cost: int = 1
-) -> int | None:
+) -> tuple[int, int]:
     """Count `cost` requests for `client` this minute, in the caller's transaction.
 
-    Return the seconds to wait when the client is past `limit`, else None.
+    Return the count so far, and the seconds until the count starts again.
     """
     now = utcnow()
     window = now.replace(second=0, microsecond=0)
@@ -244,8 +313,4 @@ def take_allowance(
         values = {"key": key, "window_start": window, "count": 0}
         connection.execute(_OPEN_WINDOW[connection.dialect.name], values)
         count = connection.execute(_COUNT, {"rate_key": key, "cost": cost}).scalar() or cost
-    return 60 - now.second if count > limit else None
-
-
-def to_out(row: Feedback) -> FeedbackOut:
-    return FeedbackOut.model_validate(row, from_attributes=True)
+    return count, 60 - now.second
