@@ -4,12 +4,16 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from app.auth import service as auth
+from app.auth.models import ROLES
 from app.config import ROOT, get_settings
 from app.content import loader
 from app.content import service as content
-from app.db import create_db_engine, writer
+from app.db import create_db_engine, normalize_url, writer
 from app.errors import AppError, InvalidContent
 
 
@@ -26,6 +30,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the guidance over HTTP."""
     import uvicorn
 
+    print_setup_link(host, port)
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -35,6 +41,84 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=True,
         server_header=False,
     )
+
+
+def print_setup_link(host: str, port: int) -> None:
+    """Print a one-time link to create the first administrator, while there is none."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(writer(engine)) as session:
+            token = auth.create_setup_token(session)
+    except SQLAlchemyError:
+        click.echo("The database is not ready: run `frontline db upgrade`.", err=True)
+        return
+    finally:
+        engine.dispose()
+    if token:
+        where = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a link, not a bind
+        click.echo(
+            "No administrator exists yet. Create the first one, within the hour, at:\n"
+            f"  http://{where}:{port}/setup/{token}\n"
+            "(or run: frontline users create EMAIL --role administrator)"
+        )
+
+
+@main.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command(name="create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+def create_user(email: str, role: str) -> None:
+    """Create an account; the password is asked for, or read from standard input."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(writer(engine)) as session:
+            user = auth.create_user(session, email=email, role=role, password=password, actor=None)
+    except AppError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def backup(file: Path) -> None:
+    """Write a consistent copy of the SQLite database to FILE, even while it is being served."""
+    import sqlite3
+
+    url = make_url(normalize_url(get_settings().database_url))
+    if url.get_backend_name() != "sqlite" or not url.database:
+        click.echo(
+            "This database is PostgreSQL: back it up with pg_dump (see the README).", err=True
+        )
+        sys.exit(1)
+    if file.exists():
+        click.echo(f"{file} exists already; choose a new file.", err=True)
+        sys.exit(1)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+    target = sqlite3.connect(file)
+    try:
+        with target:
+            source.backup(target)  # pages copied under SQLite's own locking: one snapshot
+        check = target.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        source.close()
+        target.close()
+    if check != "ok":
+        file.unlink()
+        click.echo(f"The copy failed its integrity check ({check}); nothing kept.", err=True)
+        sys.exit(1)
+    click.echo(f"Backed up {url.database} to {file} ({file.stat().st_size:,} bytes).")
 
 
 @main.group(name="content")

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 5000
     # Field reports one client may send per minute, across every instance.
     feedback_per_minute: int = 60
+    # Officers must sign in to read the guide (off: the guide is open to anyone who has the link).
+    require_sign_in: bool = False
+    session_hours: float = 12.0
+    # Failed sign-ins allowed per account, and per client address, in sign_in_window_minutes.
+    sign_in_failures_per_account: int = 5
+    sign_in_failures_per_client: int = 20
+    sign_in_window_minutes: int = 15
     # Mounts POST /api/v1/noop, the baseline that `make bench` measures feedback intake against.
     benchmark_endpoints: bool = False
 

@@ -111,16 +111,20 @@ class Checkpointer:
         self._engine = engine
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="checkpoint", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._engine.url.get_backend_name() == "sqlite":
-            self._thread.start()
+        if self._engine.url.get_backend_name() != "sqlite" or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="checkpoint", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        if self._thread.is_alive():
+        if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=10)
+            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -51,3 +51,23 @@ class NoRelease(AppError):
         super().__init__(
             "No guidance has been published yet. Import it with `frontline content import`.", 503
         )
+
+
+class SignInRequired(AppError):
+    def __init__(self) -> None:
+        super().__init__("Sign in to see this page.", 401)
+
+
+class Forbidden(AppError):
+    def __init__(self, message: str = "Your account may not see or do this.") -> None:
+        super().__init__(message, 403)
+
+
+class TooManyAttempts(AppError):
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-ins. Try again in {minutes} minute{'s' * (minutes != 1)}.",
+            429,
+            headers={"Retry-After": str(retry_after)},
+        )

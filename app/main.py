@@ -1,23 +1,26 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.routes import admin_router
+from app.auth.routes import router as auth_router
 from app.caching import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
 from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import Checkpointer, create_db_engine
-from app.errors import AppError, ErrorDetail
+from app.errors import AppError, ErrorDetail, SignInRequired
 from app.feedback.intake import Intake
 from app.feedback.routes import noop, pages_router
 from app.feedback.routes import router as feedback_router
@@ -26,6 +29,7 @@ from app.guide.routes import router as guide_router
 from app.health.routes import router as health_router
 from app.i18n import direction
 from app.pwa.routes import router as pwa_router
+from app.review.routes import router as review_router
 from app.templating import STATIC_DIR, templates
 
 SECURITY_HEADERS = [
@@ -74,6 +78,8 @@ def wants_json(request: Request) -> bool:
 
 
 async def error_response(request: Request, error: AppError) -> Response:
+    if isinstance(error, SignInRequired) and not wants_json(request):
+        return RedirectResponse(f"/sign-in?{urlencode({'next': request.url.path})}", 303)
     if wants_json(request):
         body = {"detail": error.message, "errors": [e.as_dict() for e in error.errors]}
         return JSONResponse(body, status_code=error.status_code, headers=error.headers)
@@ -187,6 +193,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         include_in_schema=False,
     )
+    app.include_router(auth_router)
+    app.include_router(admin_router)
+    app.include_router(review_router)
     app.include_router(pages_router)
     app.include_router(guide_router)
     return app

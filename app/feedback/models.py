@@ -19,6 +19,8 @@ class Feedback(SQLModel, table=True):
         Index("ix_feedback_status", "status"),
         Index("ix_feedback_release_version", "release_version"),
         Index("ix_feedback_received_at", "received_at"),
+        Index("ix_feedback_post", "post"),
+        Index("ix_feedback_language", "language"),
     )
 
     id: uuid.UUID = Field(primary_key=True)  # made on the phone: the idempotency key
