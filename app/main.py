@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.middleware import GuideBehindSignIn
 from app.auth.routes import admin_router
 from app.auth.routes import router as auth_router
 from app.caching import CachedResponses, ResponseCache
@@ -177,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(CachedResponses)
+    if settings.require_sign_in:
+        app.add_middleware(GuideBehindSignIn, engine=engine)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
