@@ -1,7 +1,7 @@
 """Measure page weight and serving speed against a static file server, in one run.
 
 Usage: make bench   (BENCH_SECONDS, BENCH_REPEAT, BENCH_CONNECTIONS, BENCH_WORKERS tune it;
-BENCH_ONLY=pages,intake picks sections)
+BENCH_ONLY=pages,intake,review picks sections)
 Needs wrk and nginx (apt-get install wrk nginx-light). Prints a table and writes
 bench/results/latest.json. The baseline is nginx handing out the same gzipped bytes with the
 same number of worker processes, so the ratios say what the app costs over a static file.
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db import normalize_url  # noqa: E402
-from bench import intake  # noqa: E402
+from bench import intake, review  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
@@ -37,7 +37,7 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 INTAKE_CONNECTIONS = int(os.environ.get("BENCH_INTAKE_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
-SECTIONS = ("pages", "intake")
+SECTIONS = ("pages", "intake", "review")
 ONLY = [s for s in os.environ.get("BENCH_ONLY", ",".join(SECTIONS)).split(",") if s]
 NGINX_CONF = """
 worker_processes {workers};
@@ -168,6 +168,11 @@ def main() -> None:
         results.update(pages_bench(env, work, content))
     if "intake" in ONLY:
         results["intake"] = intake_bench(env, feedback_report(content))
+    if "review" in ONLY:
+        admin_url = os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        results["review"] = review.run(work, admin_url)
     shutil.rmtree(work)
     report(results)
     out = ROOT / "bench" / "results"
@@ -360,6 +365,8 @@ def report(results: dict[str, Any]) -> None:
         report_pages(results)
     if "intake" in results:
         report_intake(results)
+    if "review" in results:
+        report_review(results)
 
 
 def report_pages(results: dict[str, Any]) -> None:
@@ -418,6 +425,11 @@ def report_intake(results: dict[str, Any]) -> None:
             f"no-op POST {noop['accepted_per_s']:>7.0f}/s "
             f"p50 {noop['p50_ms']:>6.2f} p99 {noop['p99_ms']:>7.2f} | ratio {figures['ratio']}"
         )
+
+
+def report_review(results: dict[str, Any]) -> None:
+    """Inbox pages and charts over 1,000,000 reports (budget 500 ms p50), and the CSV export."""
+    review.report(results["review"])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from app.db import SessionDep
 from app.errors import AppError
 
 router = APIRouter(include_in_schema=False)
-admin_router = APIRouter(prefix="/admin", dependencies=[Depends(administrator)])
+admin_router = APIRouter(
+    prefix="/admin", dependencies=[Depends(administrator)], include_in_schema=False
+)
 
 HOME = {
     "administrator": "/admin/users",

@@ -21,6 +21,8 @@ class Feedback(SQLModel, table=True):
         Index("ix_feedback_received_at", "received_at"),
         Index("ix_feedback_post", "post"),
         Index("ix_feedback_language", "language"),
+        Index("ix_feedback_role_practice_item_kind", "role", "practice", "item_id", "kind"),
+        Index("ix_feedback_status_received_at", "status", "received_at"),
     )
 
     id: uuid.UUID = Field(primary_key=True)  # made on the phone: the idempotency key

@@ -59,6 +59,13 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/users"): ADMINISTRATORS,
     ("POST", "/admin/users/{user_id}/{action}"): ADMINISTRATORS,
     ("GET", "/admin/audit"): ADMINISTRATORS,
+    ("GET", "/admin/feedback"): SUPERVISORS,
+    ("POST", "/admin/feedback/bulk"): SUPERVISORS,
+    ("GET", "/admin/feedback/charts"): SUPERVISORS,
+    ("GET", "/admin/feedback/export.csv"): SUPERVISORS,
+    ("GET", "/admin/feedback/export.json"): SUPERVISORS,
+    ("GET", "/admin/feedback/{report_id}"): SUPERVISORS,
+    ("POST", "/admin/feedback/{report_id}/triage"): SUPERVISORS,
     ("GET", "/{lang}/{role}/{practice}/flag/"): EVERYONE,
     ("POST", "/{lang}/{role}/{practice}/flag/"): EVERYONE,
     ("GET", "/"): EVERYONE,
@@ -173,7 +180,7 @@ def sample_values(session: Session, guidance: Guidance) -> dict[str, str]:
         "user_id": str(target.id),
         "action": "role",
         "path": "nothing/here",
-        "feedback_id": str(report.id),
+        "report_id": str(report.id),
     }
 
 
