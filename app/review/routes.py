@@ -80,7 +80,7 @@ def inbox(request: Request, session: SessionDep, user: Supervisor) -> Response:
             fmt: f"/admin/feedback/export.{fmt}{filters.query(page=1)}" for fmt in ("csv", "json")
         },
         "charts_url": "/admin/feedback/charts" + filters.query(page=1, sort="newest"),
-        "done": request.query_params.get("done", "")[:6],
+        "done": done if (done := request.query_params.get("done", "")).isdigit() else "",
         "show_sort": True,
     } | choices(request, published)
     return render(request, "review/inbox.html", context, user=user)
