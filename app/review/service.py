@@ -536,7 +536,10 @@ def _json_value(value: Any) -> Any:
 
 def export_json(engine: Engine, filters: Filters, exported_at: datetime) -> Iterator[bytes]:
     """The reports as one JSON object {"exported_at", "filters", "reports": [...]}, streamed."""
-    head = {"exported_at": exported_at.isoformat(), "filters": filters.params(sort="newest", page=1)}
+    head = {
+        "exported_at": exported_at.isoformat(),
+        "filters": filters.params(sort="newest", page=1),
+    }
     yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "reports": [').encode()
     first = True
     for chunk in _rows(engine, filters):
