@@ -3,7 +3,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from app.auth import csrf
