@@ -11,8 +11,9 @@ from sqlmodel import Session
 from app.auth import service as auth
 from app.auth.models import ROLES
 from app.config import ROOT, get_settings
-from app.content import loader
+from app.content import bundle, loader
 from app.content import service as content
+from app.content.schema import Guidance
 from app.db import create_db_engine, normalize_url, writer
 from app.errors import AppError, InvalidContent
 
@@ -123,15 +124,24 @@ def backup(file: Path) -> None:
 
 @main.group(name="content")
 def content_group() -> None:
-    """Check and import the guidance files."""
+    """Check, import and export the guidance files."""
+
+
+def read_guidance(path: Path) -> Guidance:
+    """Load a content folder, or a bundle (a zip of one) when `path` is a file."""
+    if path.is_file():
+        with path.open("rb") as file:
+            # One byte past the limit is enough for read_bundle to refuse an oversized file.
+            return bundle.read_bundle(file.read(bundle.MAX_BUNDLE_BYTES + 1))
+    return loader.load(path)
 
 
 @content_group.command()
-@click.argument("directory", type=click.Path(path_type=Path))
-def check(directory: Path) -> None:
-    """Validate a content folder; print one line per problem."""
+@click.argument("path", type=click.Path(path_type=Path))
+def check(path: Path) -> None:
+    """Validate a content folder or bundle; print one line per problem."""
     try:
-        guidance = loader.load(directory)
+        guidance = read_guidance(path)
     except InvalidContent as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -139,24 +149,24 @@ def check(directory: Path) -> None:
         sys.exit(1)
     items = sum(len(items) for p in guidance.practices for items in p.checklists.values())
     click.echo(
-        f"{directory}: ok: {len(guidance.practices)} practices, {len(guidance.roles)} roles, "
+        f"{path}: ok: {len(guidance.practices)} practices, {len(guidance.roles)} roles, "
         f"{items} items, {len(guidance.glossary)} glossary terms, {len(guidance.sources)} sources"
     )
 
 
 @content_group.command(name="import")
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--notes", default="", help="What changed, shown with the release.")
 @click.option("--if-empty", is_flag=True, help="Import only when no release exists yet.")
-def import_(directory: Path, notes: str, if_empty: bool) -> None:
-    """Validate a content folder and store it as the next release."""
+def import_(path: Path, notes: str, if_empty: bool) -> None:
+    """Validate a content folder or bundle and store it as the next release."""
     engine = create_db_engine(get_settings())
     try:
         with Session(writer(engine)) as session:
             if if_empty and content.latest_version(session) is not None:
                 click.echo("A release exists already; nothing imported.")
                 return
-            guidance = loader.load(directory)
+            guidance = read_guidance(path)
             release, created = content.import_release(session, guidance, notes=notes)
     except InvalidContent as exc:
         for error in exc.errors:
@@ -172,6 +182,38 @@ def import_(directory: Path, notes: str, if_empty: bool) -> None:
         click.echo(f"Imported release v{release.version} ({release.content_hash[:12]}).")
     else:
         click.echo(f"Identical to release v{release.version}; no new release.")
+
+
+@content_group.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--version", type=int, help="The release to export (default: the latest).")
+def export(file: Path, version: int | None) -> None:
+    """Write a stored release to FILE as a bundle: a zip of the content folder."""
+    if file.exists():
+        click.echo(f"{file} exists already; choose a new file.", err=True)
+        sys.exit(1)
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine) as session:
+            if version is None:
+                release = content.latest_release(session)
+            else:
+                release = content.get_release(session, version)
+    finally:
+        engine.dispose()
+    if release is None:
+        missing = (
+            "No release is stored yet" if version is None else f"There is no release v{version}"
+        )
+        click.echo(f"{missing}; nothing exported.", err=True)
+        sys.exit(1)
+    data = bundle.export_bundle(Guidance.model_validate(release.body))
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_bytes(data)
+    click.echo(
+        f"Exported release v{release.version} ({release.content_hash[:12]}) to {file} "
+        f"({len(data):,} bytes)."
+    )
 
 
 @main.group()
