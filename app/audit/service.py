@@ -26,6 +26,10 @@ ACTIONS = (
     "setup_link_used",
     "triage",
     "export",
+    "draft_saved",
+    "draft_discarded",
+    "release_published",
+    "release_rolled_back",
 )
 
 

@@ -1,8 +1,9 @@
 """Read a content/ folder, validate it whole, and say exactly where each problem is."""
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -94,6 +95,23 @@ def field_path(path: tuple[Any, ...]) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+class _Place(Protocol):
+    """Where part of the guidance came from, so that a problem in it can be located."""
+
+    def error(self, path: tuple[Any, ...], message: str) -> None: ...
+
+
+class _Field:
+    """Part of a guidance given as data: problems are located by their field path."""
+
+    def __init__(self, prefix: tuple[Any, ...], errors: list[ErrorDetail]) -> None:
+        self.prefix = prefix
+        self.errors = errors
+
+    def error(self, path: tuple[Any, ...], message: str) -> None:
+        self.errors.append(ErrorDetail(message, field_path((*self.prefix, *path))))
 
 
 class _File:
@@ -197,8 +215,31 @@ def load(directory: Path) -> Guidance:
     return guidance
 
 
+def parse(body: Any) -> Guidance:
+    """Validate a guidance given as data (a draft's body) by the same rules as `load`."""
+    try:
+        guidance = Guidance.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidContent(
+            [ErrorDetail(error["msg"], field_path(tuple(error["loc"]))) for error in exc.errors()]
+        ) from None
+    errors: list[ErrorDetail] = []
+    if not guidance.practices:
+        errors.append(ErrorDetail("no practices", "practices"))
+    files: dict[str, _Place] = {
+        name: _Field((name,), errors) for name in ("roles", "regimes", "sources", "glossary")
+    }
+    practices: list[_Place] = [
+        _Field(("practices", index), errors) for index in range(len(guidance.practices))
+    ]
+    _check_references(guidance, files, practices, errors)
+    if errors:
+        raise InvalidContent(errors)
+    return guidance
+
+
 def _duplicates(
-    file: _File, things: list[Any], path: tuple[Any, ...], what: str, key: str = "id"
+    file: _Place, things: list[Any], path: tuple[Any, ...], what: str, key: str = "id"
 ) -> None:
     counts = Counter(getattr(thing, key) for thing in things)
     for index, thing in enumerate(things):
@@ -208,8 +249,8 @@ def _duplicates(
 
 def _check_references(
     guidance: Guidance,
-    files: dict[str, _File],
-    practice_files: list[_File],
+    files: Mapping[str, _Place],
+    practice_files: Sequence[_Place],
     errors: list[ErrorDetail],
 ) -> None:
     role_ids = [role.id for role in guidance.roles]
@@ -230,7 +271,7 @@ def _check_references(
                 files["sources"].error((index, "regimes"), f"unknown regime {regime!r}")
         _check_markdown(files["sources"], (index,), source, ("note", "caveat"))
 
-    def check_refs(file: _File, path: tuple[Any, ...], refs: list[Reference]) -> None:
+    def check_refs(file: _Place, path: tuple[Any, ...], refs: list[Reference]) -> None:
         for index, ref in enumerate(refs):
             if ref.source not in sources:
                 file.error((*path, index, "source"), f"unknown source {ref.source!r}")
@@ -276,7 +317,7 @@ def _check_references(
 
 
 def _check_regimes(
-    file: _File, path: tuple[Any, ...], item: Any, sources: dict[str, Source], known: list[str]
+    file: _Place, path: tuple[Any, ...], item: Any, sources: dict[str, Source], known: list[str]
 ) -> None:
     if any(ref.source not in sources for ref in item.refs):
         return  # reported as an unknown source already
@@ -293,7 +334,7 @@ def _check_regimes(
 
 
 def _check_markdown(
-    file: _File, path: tuple[Any, ...], model: BaseModel, fields: tuple[str, ...]
+    file: _Place, path: tuple[Any, ...], model: BaseModel, fields: tuple[str, ...]
 ) -> None:
     for name in fields:
         text = getattr(model, name)
@@ -301,6 +342,6 @@ def _check_markdown(
             _check_markdown_text(file, (*path, name), text)
 
 
-def _check_markdown_text(file: _File, path: tuple[Any, ...], text: str) -> None:
+def _check_markdown_text(file: _Place, path: tuple[Any, ...], text: str) -> None:
     for link in markdown.unsafe_links(text):
         file.error(path, f"link {link!r} is not allowed (only http, https, mailto or relative)")

@@ -1,5 +1,8 @@
+import copy
 import hashlib
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -34,24 +37,64 @@ def import_release(session: Session, guidance: Guidance, *, notes: str) -> tuple
 
     Content identical to the latest release creates nothing and returns that release.
     """
-    digest = content_hash(guidance)
+    release, created = add_release(session, guidance, notes=notes)
+    if created:
+        commit_release(session, release)
+    return release, created
+
+
+def add_release(
+    session: Session, guidance: Guidance, *, notes: str, critical: Iterable[str] = ()
+) -> tuple[Release, bool]:
+    """Add `guidance` to the session as the next release, uncommitted; return (release, created).
+
+    Content identical to the latest release adds nothing and returns that release.
+    """
+    return _add(
+        session,
+        body=guidance.model_dump(mode="json"),
+        digest=content_hash(guidance),
+        notes=notes,
+        critical=critical,
+    )
+
+
+def add_copy(session: Session, release: Release, *, notes: str) -> tuple[Release, bool]:
+    """Add `release`'s content again as the next release, uncommitted, with the same hash."""
+    return _add(session, body=copy.deepcopy(release.body), digest=release.content_hash, notes=notes)
+
+
+def _add(
+    session: Session,
+    *,
+    body: dict[str, Any],
+    digest: str,
+    notes: str,
+    critical: Iterable[str] = (),
+) -> tuple[Release, bool]:
     latest = latest_release(session)
     if latest is not None and latest.content_hash == digest:
         return latest, False
     release = Release(
         version=(latest.version if latest else 0) + 1,
         content_hash=digest,
-        body=guidance.model_dump(mode="json"),
+        body=body,
         notes=notes.strip(),
+        critical=sorted(set(critical)),
     )
     session.add(release)
+    return release, True
+
+
+def commit_release(session: Session, release: Release, *, retry: str = "import again") -> Release:
+    """Commit the transaction that adds `release`; Conflict if its version was taken meanwhile."""
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(
             f"Release v{release.version} was stored by someone else at the same time; "
-            "import again to store this content as the next version."
+            f"{retry} to store this content as the next version."
         ) from exc
     session.refresh(release)
-    return release, True
+    return release
