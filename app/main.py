@@ -18,6 +18,7 @@ from app.auth.routes import admin_router
 from app.auth.routes import router as auth_router
 from app.caching import CachedResponses, ResponseCache
 from app.config import Settings, get_settings
+from app.content.admin import router as content_admin_router
 from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import Checkpointer, create_db_engine
@@ -199,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(admin_router)
     app.include_router(review_router)
+    app.include_router(content_admin_router)
     app.include_router(pages_router)
     app.include_router(guide_router)
     return app

@@ -22,7 +22,7 @@ admin_router = APIRouter(
 HOME = {
     "administrator": "/admin/users",
     "supervisor": "/admin/feedback",
-    "trainer": "/account/password",
+    "trainer": "/admin/content",
     "officer": "/",
 }
 

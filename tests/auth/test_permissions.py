@@ -59,6 +59,24 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/users"): ADMINISTRATORS,
     ("POST", "/admin/users/{user_id}/{action}"): ADMINISTRATORS,
     ("GET", "/admin/audit"): ADMINISTRATORS,
+    ("GET", "/admin/content"): TRAINERS,
+    ("GET", "/admin/content/practices/{practice_id}"): TRAINERS,
+    ("POST", "/admin/content/practices/{practice_id}"): TRAINERS,
+    ("GET", "/admin/content/practices/{practice_id}/{role_id}/add"): TRAINERS,
+    ("POST", "/admin/content/practices/{practice_id}/{role_id}/add"): TRAINERS,
+    ("GET", "/admin/content/practices/{practice_id}/{role_id}/items/{item_id}"): TRAINERS,
+    ("POST", "/admin/content/practices/{practice_id}/{role_id}/items/{item_id}"): TRAINERS,
+    ("POST", "/admin/content/practices/{practice_id}/{role_id}/items/{item_id}/{change}"): (
+        TRAINERS
+    ),
+    ("GET", "/admin/content/parts/{part}"): TRAINERS,
+    ("POST", "/admin/content/parts/{part}"): TRAINERS,
+    ("GET", "/admin/content/preview/{lang}/{path:path}"): TRAINERS,
+    ("POST", "/admin/content/publish"): TRAINERS,
+    ("POST", "/admin/content/discard"): TRAINERS,
+    ("POST", "/admin/content/rollback"): TRAINERS,
+    ("POST", "/admin/content/import"): TRAINERS,
+    ("GET", "/admin/content/releases/{version}/bundle.zip"): TRAINERS,
     ("GET", "/admin/feedback"): SUPERVISORS,
     ("POST", "/admin/feedback/bulk"): SUPERVISORS,
     ("GET", "/admin/feedback/charts"): SUPERVISORS,
@@ -181,6 +199,12 @@ def sample_values(session: Session, guidance: Guidance) -> dict[str, str]:
         "action": "role",
         "path": "nothing/here",
         "report_id": str(report.id),
+        "practice_id": practice.id,
+        "role_id": "customs",
+        "item_id": practice.checklists["customs"][0].id,
+        "change": "up",
+        "part": "glossary",
+        "version": "1",
     }
 
 
