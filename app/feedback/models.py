@@ -23,6 +23,7 @@ class Feedback(SQLModel, table=True):
         Index("ix_feedback_language", "language"),
         Index("ix_feedback_role_practice_item_kind", "role", "practice", "item_id", "kind"),
         Index("ix_feedback_status_received_at", "status", "received_at"),
+        Index("ix_feedback_resolved_in", "resolved_in"),
     )
 
     id: uuid.UUID = Field(primary_key=True)  # made on the phone: the idempotency key
@@ -39,6 +40,8 @@ class Feedback(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     status: str = Field(default="new", max_length=20)
     body_hash: str = Field(max_length=64)
+    # The release whose publication resolved the report; cleared when a supervisor changes it.
+    resolved_in: int | None = None
 
 
 class RateLimit(SQLModel, table=True):

@@ -93,7 +93,7 @@ def per_practice_and_role(
             role_name = role.name if role else role_id
             bars.append(
                 Bar(
-                    label=_short(role_name)[:16],
+                    label=role_name if len(role_name) <= 16 else role_id,
                     y=y,
                     width=_scale(count, largest, room),
                     count=count,

@@ -13,7 +13,7 @@ from app.auth.pages import check_csrf, render
 from app.content.published import Published, ReleaseCache
 from app.db import SessionDep, utcnow
 from app.errors import AppError
-from app.feedback.models import KINDS
+from app.feedback.models import KINDS, Feedback
 from app.review import charts as review_charts
 from app.review import service as review
 from app.review.models import STATUSES
@@ -56,6 +56,13 @@ def filters_of(request: Request) -> review.Filters:
     return review.filters_from(request.query_params)
 
 
+def resolved_url(report: Feedback) -> str | None:
+    """The inbox of every report the release that resolved this one resolved."""
+    if report.resolved_in is None:
+        return None
+    return "/admin/feedback" + review.Filters(resolved_in=report.resolved_in).query()
+
+
 @router.get("")
 def inbox(request: Request, session: SessionDep, user: Supervisor) -> Response:
     filters = filters_of(request)
@@ -63,7 +70,11 @@ def inbox(request: Request, session: SessionDep, user: Supervisor) -> Response:
     published = latest(request)
     seen = {v: release(request, v) for v in {report.release_version for report in page.reports}}
     rows = [
-        {"report": report, "item": review.item_in(seen[report.release_version], report)}
+        {
+            "report": report,
+            "item": review.item_in(seen[report.release_version], report),
+            "resolved_url": resolved_url(report),
+        }
         for report in page.reports
     ]
     context = {
@@ -170,6 +181,7 @@ def report_page(
         "checklist": practice.checklists.get(report.role, []) if practice else [],
         "release_found": published is not None,
         "history": review.history(session, report.id),
+        "resolved_url": resolved_url(report),
         "statuses": [status for status in STATUSES if status != report.status],
         "inbox_url": "/admin/feedback",
     }

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Engine, func, literal_column, union_all, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -48,6 +49,7 @@ EXPORT_COLUMNS = (
     "post",
     "contact",
     "comment",
+    "resolved_in",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -65,6 +67,7 @@ class Filters:
     post: str = ""
     language: str = ""
     version: int | None = None
+    resolved_in: int | None = None
     received_from: date | None = None
     received_to: date | None = None
     q: str = ""
@@ -141,6 +144,7 @@ def filters_from(params: Mapping[str, str]) -> Filters:
         post=_text(params, "post", 100),
         language=_text(params, "language", 20),
         version=number("version", 1, None),
+        resolved_in=number("resolved_in", 1, None),
         received_from=day("from"),
         received_to=day("to"),
         q=" ".join(_text(params, "q", 200).split()[:MAX_WORDS]),
@@ -182,6 +186,8 @@ def conditions(filters: Filters, dialect: str = "sqlite") -> list[ColumnElement[
         where.append(col(Feedback.kind) == filters.kind)
     if filters.version is not None:
         where.append(col(Feedback.release_version) == filters.version)
+    if filters.resolved_in is not None:
+        where.append(col(Feedback.resolved_in) == filters.resolved_in)
     if filters.received_from:
         where.append(col(Feedback.received_at) >= _start_of(filters.received_from))
     if filters.received_to:
@@ -279,19 +285,25 @@ def _begin_write(session: Session) -> None:
     session.connection(execution_options={"writer": True})
 
 
-def _change(
-    session: Session, report: Feedback, to_status: str, note: str, actor: User
-) -> TriageEvent:
+def _record_change(
+    session: Session,
+    report: Feedback,
+    to_status: str,
+    note: str,
+    actor: User,
+    resolved_in: int | None = None,
+) -> TriageEvent | None:
+    """Change the status if nobody changed it since it was read, with its history and audit
+    entry; return None, having changed nothing, if somebody did."""
     from_status = report.status
-    # Only if nobody changed it since it was read: two supervisors never both "win".
+    # A report a supervisor moves on is no longer the work of the release that resolved it.
     changed = session.execute(
         update(Feedback)
         .where(col(Feedback.id) == report.id, col(Feedback.status) == from_status)
-        .values(status=to_status)
+        .values(status=to_status, resolved_in=resolved_in)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise Conflict("Someone changed this report meanwhile. Reload the page and try again.")
+        return None
     event = TriageEvent(
         feedback_id=report.id,
         actor_id=actor.id,
@@ -303,6 +315,17 @@ def _change(
     session.add(event)
     detail = f"{from_status} -> {to_status}" + (f": {note}" if note else "")
     audit.record(session, actor=actor, action="triage", target=str(report.id), detail=detail)
+    return event
+
+
+def _change(
+    session: Session, report: Feedback, to_status: str, note: str, actor: User
+) -> TriageEvent:
+    # Only if nobody changed it since it was read: two supervisors never both "win".
+    event = _record_change(session, report, to_status, note, actor)
+    if event is None:
+        session.rollback()
+        raise Conflict("Someone changed this report meanwhile. Reload the page and try again.")
     return event
 
 
@@ -347,6 +370,94 @@ def triage_many(
             changed += 1
     session.commit()
     return changed, len(reports) - changed
+
+
+# The feedback loop: what the next release may resolve, and resolving it on publication
+
+OPEN_STATUSES = ("new", "acknowledged", "forwarded")
+CLOSED_STATUSES = ("resolved", "dismissed")
+OPEN_PER_PLACE = 20
+
+Place = tuple[str, str, str | None]  # (role, practice, item_id); no item: the whole checklist
+
+
+@dataclass(frozen=True)
+class OpenFeedback:
+    reports: list[Feedback]  # newest first, at most OPEN_PER_PLACE
+    total: int  # every open report on this place
+
+
+def open_feedback(session: Session, practice_id: str | None = None) -> dict[Place, OpenFeedback]:
+    """The open reports on each checklist item and whole checklist, newest first.
+
+    One statement. The open reports are read first, through the status index, and kept apart
+    (MATERIALIZED): a window over the whole table would let SQLite, once it has statistics,
+    walk the (role, practice, item_id) index across every resolved and dismissed report to
+    save a sort. Triage keeps the open reports few next to those, so the window then sorts the
+    few; it ranks and counts each place's, and only the first OPEN_PER_PLACE of each leave the
+    database. A query per place would cost a round trip per item of the guidance.
+    """
+    where: list[ColumnElement[bool]] = [col(Feedback.status).in_(OPEN_STATUSES)]
+    if practice_id is not None:
+        where.append(col(Feedback.practice) == practice_id)
+    opened = select(Feedback).where(*where).cte("open_report").prefix_with("MATERIALIZED")
+    place = (opened.c.role, opened.c.practice, opened.c.item_id)
+    ranked = select(  # type: ignore[call-overload]
+        opened,
+        func.row_number()
+        .over(partition_by=place, order_by=(opened.c.received_at.desc(), opened.c.id.desc()))
+        .label("rank"),
+        func.count().over(partition_by=place).label("total"),
+    ).subquery()
+    report = aliased(Feedback, ranked)
+    rows = session.exec(
+        select(report, ranked.c.total)  # type: ignore[call-overload]
+        .where(ranked.c.rank <= OPEN_PER_PLACE)
+        .order_by(ranked.c.role, ranked.c.practice, ranked.c.item_id, ranked.c.rank)
+    ).all()
+    found: dict[Place, OpenFeedback] = {}
+    for row, total in rows:
+        key = (row.role, row.practice, row.item_id)
+        found.setdefault(key, OpenFeedback([], total)).reports.append(row)
+    # The whole checklist before its items on both databases (they sort NULL apart).
+    return dict(sorted(found.items(), key=lambda pair: _place_order(pair[0])))
+
+
+def _place_order(place: Place) -> tuple[str, str, bool, str]:
+    role, practice, item_id = place
+    return role, practice, item_id is not None, item_id or ""
+
+
+def resolve_in_release(
+    session: Session, *, report_ids: list[uuid.UUID], version: int, actor: User, note: str = ""
+) -> int:
+    """Mark the listed open reports resolved by release `version`, in the caller's transaction.
+
+    Reports already resolved or dismissed are left as they are; return how many were resolved.
+    Nothing is committed: publishing the release and resolving its reports are one write.
+    """
+    ids = set(report_ids)
+    if not ids:
+        return 0
+    reports = session.exec(
+        select(Feedback).where(col(Feedback.id).in_(ids)).order_by(col(Feedback.id))
+    ).all()
+    if missing := ids - {report.id for report in reports}:
+        named = ", ".join(sorted(str(report_id) for report_id in missing))
+        raise NotFound(f"There is no report with the id {named}; nothing was resolved.")
+    text = f"Resolved in v{version}" + (f": {note.strip()}" if note.strip() else "")
+    resolved = 0
+    # In the order of their ids, so that two writers lock the rows in the same order.
+    for report in reports:
+        if report.status in CLOSED_STATUSES:
+            continue
+        if _record_change(session, report, "resolved", text, actor, resolved_in=version) is None:
+            raise Conflict(
+                f"Someone changed report {report.id} while it was being resolved in "
+                f"v{version}; nothing was changed. Try again."
+            )
+        resolved += 1
+    return resolved
 
 
 def item_in(published: Published | None, report: Feedback) -> Item | None:

@@ -13,7 +13,7 @@ from app.content import bundle
 from app.content import service as content
 from app.content.models import Draft, Release
 from app.content.schema import Guidance
-from tests.accounts import csrf_token, make_user, sign_in
+from tests.accounts import make_user, sign_in
 
 PRACTICE = "legal-framework"
 ITEM = "customs-know-legal-powers"

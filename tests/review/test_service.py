@@ -103,6 +103,8 @@ def test_a_wildcard_is_only_itself(session: Session, reports: list[Feedback]) ->
         ({"page": "0"}, "page"),
         ({"page": "two"}, "page"),
         ({"version": "-1"}, "version"),
+        ({"resolved_in": "0"}, "resolved_in"),
+        ({"resolved_in": "v7"}, "resolved_in"),
         ({"sort": "random"}, "sort"),
         ({"from": "2026-03-02", "to": "2026-03-01"}, "to"),
     ],
@@ -116,7 +118,14 @@ def test_a_bad_filter_is_refused_naming_it(query: dict[str, str], field: str) ->
 
 
 def test_filters_give_back_the_query_that_made_them() -> None:
-    query = {"role": "customs", "from": "2026-03-01", "q": "a b", "sort": "kind", "page": "2"}
+    query = {
+        "role": "customs",
+        "resolved_in": "7",
+        "from": "2026-03-01",
+        "q": "a b",
+        "sort": "kind",
+        "page": "2",
+    }
 
     filters = review.filters_from(query)
 
