@@ -22,6 +22,7 @@ from app.content.schema import Guidance
 from app.db import SessionDep, utcnow
 from app.errors import AppError, ErrorDetail, NotFound
 from app.guide import pages
+from app.review import service as review
 
 router = APIRouter(
     prefix="/admin/content", dependencies=[Depends(trainer)], include_in_schema=False
@@ -116,15 +117,17 @@ def _overview(
             col(Release.version).desc()
         )
     ).all()
+    titles = _titles(old) | _titles(guidance)
     context = {
         "draft": draft,
         "guidance": guidance,
         "base": base,
+        "answered": _answered(session, changes, titles),
         "latest": releases[0].version if releases else None,
         "changes": {role: found for role, found in changes.items() if found},
         "roles": {role.id: role for role in [*guidance.roles, *old.roles]},
         "practices": {p.id: p for p in [*old.practices, *guidance.practices]},
-        "titles": _titles(old) | _titles(guidance),
+        "titles": titles,
         "edited": _edited(changes, guidance),
         "releases": releases,
         "languages": request.app.state.settings.languages,
@@ -132,6 +135,22 @@ def _overview(
         "notice": request.query_params.get("done", "")[:40],
     }
     return _page(request, "content/overview.html", user, context, error=error)
+
+
+def _answered(
+    session: Session, changes: dict[str, drafts.Changes], titles: dict[tuple[str, str], str]
+) -> list[tuple[str, review.OpenFeedback]]:
+    """The open field reports on each item the draft changes or removes, with its action: the
+    reports the release may answer. Only the practices the draft touches are read."""
+    places = {
+        (role, change.practice_id, change.item_id): titles[(role, change.item_id)]
+        for role, found in changes.items()
+        for change in [*found.changed, *found.removed]
+    }
+    found: dict[review.Place, review.OpenFeedback] = {}
+    for practice_id in sorted({practice for _, practice, _ in places}):
+        found |= review.open_feedback(session, practice_id)
+    return [(title, found[place]) for place, title in sorted(places.items()) if place in found]
 
 
 # Practice texts and checklists
@@ -173,6 +192,7 @@ def _practice(
         or {"title": practice.title, "summary": practice.summary, "regimes": practice.regimes},
         "error_field": error_field,
         "preview_lang": request.app.state.settings.default_language,
+        "feedback": review.open_feedback(session, practice_id),
     }
     return _page(request, "content/practice.html", user, context, error=error)
 
@@ -528,9 +548,10 @@ def publish(
     revision: Annotated[int, Form()] = 0,
     notes: Annotated[str, Form(max_length=2000)] = "",
     critical: Annotated[list[str] | None, Form()] = None,
+    resolve: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     check_csrf(request, csrf_token)
-    form = {"notes": notes, "critical": critical or []}
+    form = {"notes": notes, "critical": critical or [], "resolve": resolve or []}
     if not notes.strip():
         error = AppError(
             "Say what changed: the notes are shown to officers with the release.",
@@ -540,7 +561,12 @@ def publish(
         return _overview(request, session, user, error=error, form=form)
     try:
         release = drafts.publish(
-            session, notes=notes, critical=set(critical or []), actor=user, revision=revision
+            session,
+            notes=notes,
+            critical=set(critical or []),
+            actor=user,
+            revision=revision,
+            resolve=[review.parse_id(value) for value in resolve or []],
         )
     except AppError as error:
         return _overview(request, session, user, error=error, form=form)

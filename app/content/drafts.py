@@ -3,7 +3,8 @@
 import copy
 import re
 import unicodedata
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from app.content.models import DRAFT_ID, Draft, Release
 from app.content.schema import Guidance, Item, Practice
 from app.db import utcnow
 from app.errors import AppError, Conflict, ErrorDetail, NoRelease, NotFound
+from app.review import service as review
 
 ITEM_FIELDS = tuple(name for name in Item.model_fields if name != "id")
 PRACTICE_TEXT_FIELDS = ("title", "summary", "regimes")
@@ -278,11 +280,14 @@ def publish(
     critical: set[str],
     actor: User,
     revision: int | None = None,
+    resolve: Sequence[uuid.UUID] = (),
 ) -> Release:
     """Store the draft as the next release and close it.
 
     `critical` names the items added or changed in the draft that officers must not miss;
-    `revision`, when given, publishes only the draft as it was at that revision.
+    `revision`, when given, publishes only the draft as it was at that revision; `resolve`
+    names field reports this release answers: they are marked resolved in it, in the same
+    transaction.
     """
     with _writing(session):
         draft = session.get(Draft, DRAFT_ID, populate_existing=True)
@@ -338,6 +343,10 @@ def publish(
             session.rollback()
             raise Conflict(
                 f"The draft is the same as release v{release.version}; there is nothing to publish."
+            )
+        if resolve:
+            review.resolve_in_release(
+                session, report_ids=list(resolve), version=release.version, actor=actor
             )
         audit.record(
             session,

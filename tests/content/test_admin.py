@@ -13,7 +13,9 @@ from app.content import bundle
 from app.content import service as content
 from app.content.models import Draft, Release
 from app.content.schema import Guidance
+from app.feedback.models import Feedback
 from tests.accounts import make_user, sign_in
+from tests.review.conftest import report, store
 
 PRACTICE = "legal-framework"
 ITEM = "customs-know-legal-powers"
@@ -296,3 +298,47 @@ def test_a_form_without_a_valid_csrf_token_changes_nothing(
 
     assert answer.status_code == 403
     assert draft_body(session) == before
+
+
+def test_open_reports_show_on_their_item_and_publishing_can_resolve_them(
+    editor: TestClient, session: Session
+) -> None:
+    open_report, other = store(
+        session,
+        report(comment="Which powers apply at a rail crossing?"),
+        report(comment="Still unclear", status="acknowledged"),
+    )
+    store(session, report(comment="Dismissed already", status="dismissed"))
+
+    practice = editor.get(f"/admin/content/practices/{PRACTICE}").text
+    assert "2 open field reports" in practice
+    assert "Which powers apply at a rail crossing?" in practice
+    assert "Dismissed already" not in practice
+
+    editor.post(ITEM_PATH, data=item_form(editor, action=NEW_ACTION))
+    overview = editor.get("/admin/content").text
+    assert f'name="resolve" value="{open_report.id}"' in overview
+    data = form_of(editor, "/admin/content") | {"notes": "Powers", "resolve": [str(open_report.id)]}
+    editor.post("/admin/content/publish", data=data)
+
+    session.rollback()
+    stored = {r.id: (r.status, r.resolved_in) for r in session.exec(select(Feedback)).all()}
+    assert stored[open_report.id] == ("resolved", 2)
+    assert stored[other.id] == ("acknowledged", None)
+
+
+def test_resolving_an_unknown_report_publishes_nothing(
+    editor: TestClient, session: Session
+) -> None:
+    editor.post(ITEM_PATH, data=item_form(editor, action=NEW_ACTION))
+    data = form_of(editor, "/admin/content") | {
+        "notes": "Powers",
+        "resolve": ["00000000-0000-4000-8000-000000000000"],
+    }
+
+    answer = editor.post("/admin/content/publish", data=data)
+
+    assert answer.status_code == 404
+    session.rollback()
+    assert content.latest_version(session) == 1
+    assert session.get(Draft, 1, populate_existing=True).closed_at is None  # type: ignore[union-attr]
