@@ -14,15 +14,17 @@ class Feedback(SQLModel, table=True):
 
     __tablename__ = "feedback"
     __table_args__ = (
-        Index("ix_feedback_role_practice_item", "role", "practice", "item_id"),
+        Index(
+            "ix_feedback_place_kind_received", "role", "practice", "item_id", "kind", "received_at"
+        ),
+        Index(
+            "ix_feedback_received_kind_place", "received_at", "kind", "role", "practice", "item_id"
+        ),
+        Index("ix_feedback_status_received_at", "status", "received_at"),
         Index("ix_feedback_kind", "kind"),
-        Index("ix_feedback_status", "status"),
         Index("ix_feedback_release_version", "release_version"),
-        Index("ix_feedback_received_at", "received_at"),
         Index("ix_feedback_post", "post"),
         Index("ix_feedback_language", "language"),
-        Index("ix_feedback_role_practice_item_kind", "role", "practice", "item_id", "kind"),
-        Index("ix_feedback_status_received_at", "status", "received_at"),
         Index("ix_feedback_resolved_in", "resolved_in"),
     )
 
