@@ -63,10 +63,10 @@ PACK_BUDGET = 150 * 1024
 
 
 @contextmanager
-def serve_app(env: dict[str, str]):
+def serve_app(env: dict[str, str], workers: int = WORKERS):
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    command += ["--port", str(port), "--workers", str(WORKERS)]
+    command += ["--port", str(port), "--workers", str(workers)]
     command += ["--log-level", "warning", "--no-access-log"]
     with running(command, {**os.environ, **env}, port) as base:
         yield base
@@ -275,10 +275,13 @@ def intake_bench(env: dict[str, str], report_body: dict[str, Any]) -> dict[str, 
                     check=True,
                     capture_output=True,
                 )
-            with serve_app(backend_env) as app:
-                results[backend] = intake.measure(
-                    app, database_url, report_body, INTAKE_CONNECTIONS, SECONDS, REPEAT
-                )
+            # One process, as a SQLite deployment runs (its writes take turns anyway), and
+            # one per core, as a PostgreSQL deployment may.
+            for workers in sorted({1, WORKERS}):
+                with serve_app(backend_env, workers) as app:
+                    results[f"{backend}, {workers} worker{'s' * (workers > 1)}"] = intake.measure(
+                        app, database_url, report_body, INTAKE_CONNECTIONS, SECONDS, REPEAT
+                    )
     finally:
         if postgres:
             intake.drop_postgres_database(admin_url, postgres)
@@ -420,7 +423,7 @@ def report_intake(results: dict[str, Any]) -> None:
     for backend, figures in results["intake"].items():
         intake_, noop = figures["intake"], figures["noop"]
         print(
-            f"{backend:<11} accepted/s {intake_['accepted_per_s']:>7.0f} "
+            f"{backend:<22} accepted/s {intake_['accepted_per_s']:>7.0f} "
             f"p50 {intake_['p50_ms']:>6.2f} p99 {intake_['p99_ms']:>7.2f} | "
             f"no-op POST {noop['accepted_per_s']:>7.0f}/s "
             f"p50 {noop['p50_ms']:>6.2f} p99 {noop['p99_ms']:>7.2f} | ratio {figures['ratio']}"
