@@ -570,6 +570,7 @@ def publish(
         )
     except AppError as error:
         return _overview(request, session, user, error=error, form=form)
+    request.app.state.releases.expire()
     return RedirectResponse(f"/admin/content?done=published-v{release.version}", status_code=303)
 
 
@@ -608,6 +609,7 @@ def rollback(
         )
     except AppError as error:
         return _overview(request, session, user, error=error)
+    request.app.state.releases.expire()
     return RedirectResponse(f"/admin/content?done=published-v{release.version}", status_code=303)
 
 

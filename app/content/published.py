@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.content import markdown
 from app.content import service as content
@@ -40,17 +40,34 @@ class Published:
     notes: str
     content_hash: str
     guidance: Guidance
+    # Item id -> the latest release, up to this one, that marked the item critical.
+    critical: dict[str, int] = field(default_factory=dict)
     _rendered: dict[tuple[str, str], Markup] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_release(cls, release: Release) -> "Published":
+    def from_release(cls, release: Release, critical: dict[str, int] | None = None) -> "Published":
+        """Parse `release`; `critical` defaults to the marks of this release alone."""
         return cls(
             version=release.version,
             released_at=release.created_at,
             notes=release.notes,
             content_hash=release.content_hash,
             guidance=Guidance.model_validate(release.body),
+            critical=dict.fromkeys(release.critical, release.version)
+            if critical is None
+            else critical,
         )
+
+    @classmethod
+    def load(cls, session: Session, release: Release) -> "Published":
+        """Parse `release` with the critical marks of every release up to it, in one query."""
+        marks = session.exec(
+            select(Release.version, Release.critical)
+            .where(col(Release.version) <= release.version)
+            .order_by(col(Release.version))
+        )
+        critical = {item_id: version for version, ids in marks for item_id in ids}
+        return cls.from_release(release, critical)
 
     @cached_property
     def roles(self) -> dict[str, Role]:
@@ -162,14 +179,19 @@ class ReleaseCache:
                 return self._older[version]
         with Session(self._engine) as session:
             release = content.get_release(session, version)
-        if release is None:
-            return None
-        published = Published.from_release(release)
+            if release is None:
+                return None
+            published = Published.load(session, release)
         with self._lock:
             if len(self._older) >= 8:
                 self._older.pop(next(iter(self._older)))
             self._older[version] = published
         return published
+
+    def expire(self) -> None:
+        """Ask the database on the next request: this instance has just published."""
+        with self._lock:
+            self._checked_at = float("-inf")
 
     @property
     def last(self) -> Published | None:
@@ -192,7 +214,7 @@ class ReleaseCache:
                         release = content.get_release(session, version)
                         if release is None:  # pragma: no cover - releases are never deleted
                             raise NoRelease()
-                        current = Published.from_release(release)
+                        current = Published.load(session, release)
             except SQLAlchemyError:
                 if current is None:
                     raise

@@ -4,7 +4,7 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.caching import JSON, CachedBody, ResponseCache
 from app.content.published import Published
@@ -18,6 +18,7 @@ SHELL_FILES = [
     "js/feedback.js",
     "js/outbox-page.js",
     "js/offline.js",
+    "js/changes.js",
     "js/ticks.js",
     "js/search.js",
     "js/install.js",
@@ -33,6 +34,11 @@ class PackEntry(BaseModel):
     size: int
 
 
+class ItemTitle(BaseModel):
+    title: str = Field(description="The item's action, as its checklist shows it")
+    practice: str = Field(description="The practice whose checklist holds the item")
+
+
 class OfflineManifest(BaseModel):
     version: int
     release_label: str
@@ -41,6 +47,15 @@ class OfflineManifest(BaseModel):
     urls: list[PackEntry]
     items: dict[str, str]
     total_bytes: int
+    notes: str = Field(description="The release notes")
+    titles: dict[str, ItemTitle] = Field(
+        description="Item id -> its action and practice, for every item of the role's checklists;"
+        " the item's page is /{lang}/{role}/{practice}/#{id}"
+    )
+    critical: dict[str, int] = Field(
+        description="Item id -> the latest release, up to this one, that marked the item critical"
+        " (officers must re-read it); only items still in the role's checklists"
+    )
 
 
 class SearchEntry(BaseModel):
@@ -122,18 +137,25 @@ def offline_manifest(
     entries = [
         PackEntry(url=url, hash=page_hash(body), size=len(body)) for url, body in bodies.items()
     ]
+    placed_items = [placed for placed in published.items if placed.role.id == role_id]
     return OfflineManifest(
         version=published.version,
         release_label=pages.release_label(published, lang),
         role=role_id,
         lang=lang,
         urls=entries,
-        items={
-            placed.item.id: item_hash(placed.item)
-            for placed in published.items
-            if placed.role.id == role_id
-        },
+        items={placed.item.id: item_hash(placed.item) for placed in placed_items},
         total_bytes=sum(entry.size for entry in entries),
+        notes=published.notes,
+        titles={
+            placed.item.id: ItemTitle(title=placed.item.action, practice=placed.practice.id)
+            for placed in placed_items
+        },
+        critical={
+            placed.item.id: published.critical[placed.item.id]
+            for placed in placed_items
+            if placed.item.id in published.critical
+        },
     )
 
 

@@ -6,6 +6,7 @@ const banner = document.getElementById('update');
 const { lang, role } = document.body.dataset;
 
 const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? '');
+let retries = 0;
 
 function show(text) {
   status.hidden = false;
@@ -46,6 +47,8 @@ function onMessage({ data }) {
   } else if (data.type === 'error') {
     status.dataset.state = 'failed';
     show(fill(status.dataset.failed, { reason: data.message }));
+    // The signal often comes back a moment before the network carries anything: try again soon.
+    if (data.task === 'check' && navigator.onLine && retries < 4) setTimeout(() => check(true), 1000 * 2 ** retries++);
   } else if (data.type === 'updated') {
     const changes = data.changes[`${lang}/${role}`] ?? Object.values(data.changes).reduce((a, b) => a + b, 0);
     banner.querySelector('span').textContent = fill(banner.dataset.text, { version: data.version, changes });
@@ -57,6 +60,8 @@ async function tell(message) {
   const registration = await navigator.serviceWorker.ready;
   registration.active.postMessage(message);
 }
+
+const check = (force) => navigator.onLine && tell({ type: 'check', force });
 
 async function save() {
   navigator.storage?.persist?.();
@@ -81,9 +86,11 @@ async function start() {
     navigator.serviceWorker.addEventListener('message', once);
   });
   if (role && !saved) await save();
-  const check = (force) => navigator.onLine && tell({ type: 'check', force });
   check(true);
-  window.addEventListener('online', () => check(true));
+  window.addEventListener('online', () => {
+    retries = 0;
+    check(true);
+  });
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && check(false));
   setInterval(() => check(false), 60 * 1000);
 }

@@ -2,6 +2,8 @@
 // with no network, and moves to a new release only once every page of it is stored.
 // CONFIG is written above this line by the server: {shell, offline, checkSeconds, outboxScript}.
 // It also sends the field reports waiting in the outbox when Background Sync says it may.
+// Each saved pack keeps the items the officer has still to re-read after a critical change, so a
+// page opened later, with no network, still asks for them.
 
 importScripts(CONFIG.outboxScript);
 
@@ -48,7 +50,7 @@ async function readState() {
   if (memoState) return memoState;
   const cache = await caches.open(STATE_CACHE);
   const stored = await cache.match(STATE_URL);
-  memoState = stored ? await stored.json() : { cache: null, version: null, label: '', urls: {}, packs: {}, checkedAt: 0 };
+  memoState = stored ? await stored.json() : { cache: null, version: null, label: '', notes: '', urls: {}, packs: {}, checkedAt: 0 };
   return memoState;
 }
 
@@ -67,7 +69,10 @@ async function broadcast(message) {
 async function summary() {
   const state = await readState();
   const packs = {};
-  for (const [key, pack] of Object.entries(state.packs)) packs[key] = { pages: pack.urls.length };
+  for (const [key, pack] of Object.entries(state.packs)) {
+    const pending = Object.entries(pack.pending || {}).map(([id, entry]) => ({ id, ...entry }));
+    packs[key] = { pages: pack.urls.length, pending };
+  }
   return { type: 'state', version: state.version, label: state.label, pages: Object.keys(state.urls).length, packs };
 }
 
@@ -137,10 +142,15 @@ async function install(manifests, state) {
   }
   const packs = {};
   for (const { manifest, etag } of manifests) {
-    packs[`${manifest.lang}/${manifest.role}`] = { urls: manifest.urls.map((e) => e.url), items: manifest.items, etag };
+    const key = `${manifest.lang}/${manifest.role}`;
+    const pack = {
+      urls: manifest.urls.map((e) => e.url), items: manifest.items, titles: manifest.titles || {}, critical: manifest.critical || {}, etag,
+    };
+    pack.pending = toReread(key, state.packs[key], pack, state.version);
+    packs[key] = pack;
   }
   const oldCache = state.cache;
-  const next = { cache: name, version, label, urls, packs, checkedAt: Date.now() };
+  const next = { cache: name, version, label, notes: manifests[0].manifest.notes, urls, packs, checkedAt: Date.now() };
   await writeState(next);
   if (oldCache && oldCache !== name) await caches.delete(oldCache);
   return next;
@@ -151,6 +161,48 @@ function changesFor(oldItems, newItems) {
   for (const [id, hash] of Object.entries(newItems)) if (oldItems[id] !== hash) count += 1;
   for (const id of Object.keys(oldItems)) if (!(id in newItems)) count += 1;
   return count;
+}
+
+// Where an item is read: its practice page, or nowhere when the manifest does not say.
+function itemUrl(key, id, practice) {
+  const [lang, role] = key.split('/');
+  return practice ? `/${lang}/${role}/${practice}/#${id}` : null;
+}
+
+// Each item added, changed or removed between two versions of a pack, with the title the officer
+// knows it by, and critical when a release newer than the phone's old one marked it so. Packs
+// stored by an older worker have no titles: their removed items are named by id.
+function changeList(key, before, after, oldVersion) {
+  const oldTitles = before.titles || {};
+  const changes = [];
+  for (const [id, hash] of Object.entries(after.items)) {
+    if (before.items[id] === hash) continue;
+    const { title, practice } = after.titles[id] || { title: id, practice: null };
+    changes.push({
+      id, kind: id in before.items ? 'changed' : 'added', title, url: itemUrl(key, id, practice),
+      critical: (after.critical[id] || 0) > oldVersion,
+    });
+  }
+  for (const id of Object.keys(before.items)) {
+    if (!(id in after.items)) changes.push({ id, kind: 'removed', title: oldTitles[id]?.title || id, url: null, critical: false });
+  }
+  return changes;
+}
+
+// The critical changes not yet confirmed as read: those still waiting (renamed, or dropped when
+// their item is gone) and those this update brings. The page keeps which ones were confirmed.
+function toReread(key, before, after, oldVersion) {
+  if (!before) return {};
+  const pending = {};
+  for (const [id, entry] of Object.entries(before.pending || {})) {
+    if (!(id in after.items)) continue;
+    const named = after.titles[id];
+    pending[id] = named ? { ...entry, title: named.title, url: itemUrl(key, id, named.practice) } : entry;
+  }
+  for (const change of changeList(key, before, after, oldVersion)) {
+    if (change.critical) pending[change.id] = { title: change.title, url: change.url, version: after.critical[change.id] };
+  }
+  return pending;
 }
 
 async function save(lang, role) {
@@ -177,14 +229,18 @@ async function checkForUpdate(force) {
   announce(state, await install(manifests, state));
 }
 
-// Tell every open page about a new release: how many items changed for each saved role.
+// Tell every open page about a new release: for each saved role, how many items changed and
+// which ones (`details`), with the release notes.
 function announce(before, after) {
   if (!before.version || before.version === after.version) return;
   const changes = {};
+  const details = {};
   for (const [key, pack] of Object.entries(before.packs)) {
-    if (after.packs[key]) changes[key] = changesFor(pack.items, after.packs[key].items);
+    if (!after.packs[key]) continue;
+    changes[key] = changesFor(pack.items, after.packs[key].items);
+    details[key] = changeList(key, pack, after.packs[key], before.version);
   }
-  broadcast({ type: 'updated', version: after.version, label: after.label, changes });
+  broadcast({ type: 'updated', version: after.version, label: after.label, notes: after.notes, changes, details });
 }
 
 self.addEventListener('message', (event) => {
@@ -195,7 +251,7 @@ self.addEventListener('message', (event) => {
   else if (message.type === 'check') task = serial(() => checkForUpdate(Boolean(message.force)));
   else task = Promise.resolve();
   event.waitUntil(task.then(reply, async (error) => {
-    if (event.source) event.source.postMessage({ type: 'error', message: String(error.message || error) });
+    if (event.source) event.source.postMessage({ type: 'error', task: message.type, message: String(error.message || error) });
     await reply();
   }));
 });

@@ -2,7 +2,9 @@ import hashlib
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -73,6 +75,70 @@ def test_a_changed_item_changes_only_the_pages_that_show_it(
     }
     changed_items = {i for i, h in after["items"].items() if items_before[i] != h}
     assert changed_items == {"customs-control-lists-licence"}
+
+
+def test_offline_manifest_names_each_item_of_the_role_and_carries_the_notes(
+    client: TestClient, release: Release, guidance: Guidance
+) -> None:
+    body = manifest(client, "licensing")
+
+    assert body["notes"] == "Test release"
+    assert body["titles"] == {
+        item.id: {"title": item.action, "practice": practice.id}
+        for practice in guidance.practices
+        for item in practice.checklists["licensing"]
+    }
+    assert list(body["titles"]) == list(body["items"])
+    assert body["critical"] == {}
+
+
+def publish(
+    session: Session, tmp_path: Path, files: dict[str, Any], *, critical: set[str]
+) -> Release:
+    guidance = loader.load(write_content(tmp_path / f"v{len(list(tmp_path.iterdir()))}", files))
+    release, created = content.add_release(session, guidance, notes="", critical=critical)
+    assert created
+    return content.commit_release(session, release)
+
+
+def test_an_item_stays_critical_at_the_latest_release_that_marked_it_until_removed(
+    client: TestClient, app: FastAPI, session: Session, tmp_path: Path
+) -> None:
+    files = guidance_files()
+    customs = files["practices/02-control-lists.yaml"]["checklists"]["customs"]
+    licence, embargo = "customs-control-lists-licence", "customs-control-lists-embargo"
+    publish(session, tmp_path, files, critical=set())
+    customs[0]["action"] = "Hold the goods."
+    publish(session, tmp_path, files, critical={licence})
+    marked_in_v2 = manifest(client)
+    police_v2 = manifest(client, "police")
+    customs[1]["action"] = "Check the embargo list of the day."
+    publish(session, tmp_path, files, critical={embargo})
+    marked_in_v3 = manifest(client)
+    files["glossary.yaml"][0]["definition"] = "Arranging a transfer for others."
+    publish(session, tmp_path, files, critical=set())
+    unmarked_v4 = manifest(client)
+    customs[0]["action"] = "Hold the goods and call the duty officer."
+    publish(session, tmp_path, files, critical={licence})
+    marked_again_in_v5 = manifest(client)
+    del customs[0]
+    publish(session, tmp_path, files, critical=set())
+    removed_in_v6 = manifest(client)
+    v2 = app.state.releases.version(2)
+
+    assert marked_in_v2["critical"] == {licence: 2}
+    assert marked_in_v2["titles"][licence] == {
+        "title": "Hold the goods.",
+        "practice": "control-lists",
+    }
+    assert police_v2["critical"] == {}
+    assert marked_in_v3["critical"] == {licence: 2, embargo: 3}
+    assert unmarked_v4["version"] == 4
+    assert unmarked_v4["critical"] == {licence: 2, embargo: 3}
+    assert marked_again_in_v5["critical"] == {licence: 5, embargo: 3}
+    assert removed_in_v6["critical"] == {embargo: 3}
+    assert licence not in removed_in_v6["titles"]
+    assert v2.critical == {licence: 2}  # an older release knows only the marks up to it
 
 
 def test_offline_manifest_refuses_unknown_role_or_language(

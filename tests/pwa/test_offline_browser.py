@@ -1,9 +1,10 @@
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 from sqlmodel import Session
 
 from app.content import service as content
@@ -194,3 +195,135 @@ def test_ticks_survive_reload_offline_and_a_browser_restart(
     assert progress_text == f"2 of {total} done"
     assert role_progress == f"2 of {total} done"
     assert cleared is False
+
+
+def publish(
+    session: Session, server: str, data: dict[str, Any], *, notes: str, critical: set[str]
+) -> None:
+    """Publish `data` as the next release and wait until the server serves it."""
+    release, _ = content.add_release(
+        session, Guidance.model_validate(data), notes=notes, critical=critical
+    )
+    content.commit_release(session, release)
+    while httpx.get(f"{server}/api/v1/content").json()["version"] != release.version:
+        time.sleep(0.2)  # until the server's release cache expires
+
+
+def signal_returns(context: BrowserContext, page: Page) -> None:
+    """Drop and restore the network: the app looks for a new release and announces it."""
+    context.set_offline(True)
+    page.wait_for_function("!navigator.onLine")
+    context.set_offline(False)
+    page.wait_for_function("navigator.onLine")
+    page.wait_for_selector("#update:not([hidden])", timeout=30_000)
+
+
+@pytest.mark.browser
+def test_a_critical_change_is_listed_first_and_asked_for_until_confirmed_read(
+    playwright: Playwright, server: str, session: Session, guidance: Guidance, tmp_path: Path
+) -> None:
+    first, practice = guidance.practices[0], guidance.practices[1]
+    reworded, critical = first.checklists["customs"][0], practice.checklists["customs"][0]
+    data = guidance.model_dump()
+    data["practices"][0]["checklists"]["customs"][0]["action"] = "Compare the papers."
+    data["practices"][1]["checklists"]["customs"][0]["action"] = "Hold the goods, then call."
+    url = f"{server}/en/customs/{practice.id}/"
+    profile = tmp_path / "profile"
+
+    with chromium_profile(playwright, profile) as context:
+        page = context.new_page()
+        page.goto(url)
+        wait_until_ready(page)
+        publish(session, server, data, notes="Hold first, then call.", critical={critical.id})
+        signal_returns(context, page)
+        headline = page.locator("#update span").text_content()
+        listed = page.locator("#update .changes li").all_text_contents()
+        links = page.locator("#update .changes a").evaluate_all("links => links.map(a => a.href)")
+        notes = page.locator("#update .release-notes").text_content()
+        with page.expect_navigation():
+            page.click("#update button")
+        context.set_offline(True)
+        response = page.goto(url)
+        wait_until_ready(page)
+        new_text = page.locator(f"#{critical.id} .action").text_content()
+        asked = page.get_by_role("button", name="I have read this").all_text_contents()
+        asked_for = page.locator("#reread a").get_attribute("href")
+
+    with chromium_profile(playwright, profile) as context:
+        context.set_offline(True)
+        page = context.new_page()
+        page.goto(url)
+        wait_until_ready(page)
+        asked_after_restart = page.locator("#reread").is_visible()
+        page.get_by_role("button", name="I have read this").click()
+        hidden_at_once = page.locator("#reread").is_hidden()
+        page.reload()
+        wait_until_ready(page)
+        asked_after_confirming = page.locator("#reread").is_visible()
+
+    with chromium_profile(playwright, profile) as context:
+        context.set_offline(True)
+        page = context.new_page()
+        page.goto(url)
+        wait_until_ready(page)
+        asked_after_another_restart = page.locator("#reread").is_visible()
+
+    assert headline == "Guidance updated to v2 · 2 changes for your role"
+    assert listed == [
+        "Critical: re-read Hold the goods, then call.",
+        "Changed Compare the papers.",
+    ]
+    assert links == [
+        f"{url}#{critical.id}",
+        f"{server}/en/customs/{first.id}/#{reworded.id}",
+    ]
+    assert notes == "Release notes: Hold first, then call."
+    assert response is not None and response.from_service_worker
+    assert new_text is not None and new_text.endswith("Hold the goods, then call.")
+    assert asked == ["I have read this"]
+    assert asked_for == f"/en/customs/{practice.id}/#{critical.id}"
+    assert asked_after_restart is True
+    assert hidden_at_once is True
+    assert asked_after_confirming is False
+    assert asked_after_another_restart is False
+
+
+@pytest.mark.browser
+def test_a_change_not_yet_confirmed_is_asked_for_after_later_releases_until_its_item_goes(
+    browser: Browser, server: str, session: Session, guidance: Guidance
+) -> None:
+    practice = guidance.practices[2]
+    kept, removed = practice.checklists["customs"][:2]
+    data = guidance.model_dump()
+    customs = data["practices"][2]["checklists"]["customs"]
+    customs[0]["action"] = "Seal the container first."
+    customs[1]["action"] = "Photograph the seals."
+    url = f"{server}/en/customs/{practice.id}/"
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url)
+    wait_until_ready(page)
+
+    publish(session, server, data, notes="", critical={kept.id, removed.id})
+    signal_returns(context, page)
+    with page.expect_navigation():
+        page.click("#update button")
+    wait_until_ready(page)
+    asked_in_v2 = page.locator("#reread a").evaluate_all("links => links.map(a => a.hash)")
+    customs[0]["action"] = "Seal the container before anything else."
+    del customs[1]
+    publish(session, server, data, notes="One item dropped.", critical=set())
+    signal_returns(context, page)
+    listed = page.locator("#update .changes li").all_text_contents()
+    context.set_offline(True)
+    page.goto(url)
+    wait_until_ready(page)
+    asked_in_v3 = page.locator("#reread li a").all_text_contents()
+    context.close()
+
+    assert asked_in_v2 == [f"#{kept.id}", f"#{removed.id}"]
+    assert listed == [
+        "Changed Seal the container before anything else.",
+        "Removed Photograph the seals.",
+    ]
+    assert asked_in_v3 == ["Seal the container before anything else."]
