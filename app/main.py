@@ -63,6 +63,46 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# The largest body a request may send, by path (the first prefix that matches); others: DEFAULT.
+BODY_LIMITS = (("/admin/content/import", 21_000_000),)
+DEFAULT_BODY_LIMIT = 2_500_000
+
+
+class BodyLimit:
+    """Refuse a body over its path's limit as it arrives, with 413.
+
+    A form is read before the route's role and CSRF checks run, so the limit has to hold before
+    any route sees the body: a visitor who may not post must not be able to fill the disk.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        limit = next((n for prefix, n in BODY_LIMITS if path.startswith(prefix)), None)
+        limit = limit or DEFAULT_BODY_LIMIT
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        refusal = HTTPException(413, f"The body is larger than {limit:,} bytes.")
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            if declared.isdigit() and int(declared) > limit:
+                raise refusal
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise refusal
+            return message
+
+        await self.app(scope, limited, send)
+
+
 class FingerprintedStaticFiles(StaticFiles):
     """Files asked for by fingerprinted URL (static_url adds ?v=hash) never change: a year."""
 
@@ -181,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CachedResponses)
     if settings.require_sign_in:
         app.add_middleware(GuideBehindSignIn, engine=engine)
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 

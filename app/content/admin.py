@@ -2,10 +2,11 @@
 and move releases in and out as bundles."""
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlmodel import Session, col, select
@@ -21,6 +22,7 @@ from app.content.published import Published
 from app.content.schema import Guidance
 from app.db import SessionDep, utcnow
 from app.errors import AppError, ErrorDetail, NotFound
+from app.feedback.models import Feedback
 from app.guide import pages
 from app.review import service as review
 
@@ -30,6 +32,9 @@ router = APIRouter(
 
 PREVIEW_PAGES = ("glossary", "sources", "matrix")
 TEXT = Annotated[str, Form(max_length=4000)]
+MAX_NUMBER = 2**31 - 1  # the largest a database integer column holds
+Revision = Annotated[int, Form(ge=0, le=MAX_NUMBER)]
+NOTICE = re.compile(r"published-v\d+|discarded|imported|saved-[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def _overview(
         "releases": releases,
         "languages": request.app.state.settings.languages,
         "form": form or {},
-        "notice": request.query_params.get("done", "")[:40],
+        "notice": done if NOTICE.fullmatch(done := request.query_params.get("done", "")) else "",
     }
     return _page(request, "content/overview.html", user, context, error=error)
 
@@ -153,6 +158,35 @@ def _answered(
     return [(title, found[place]) for place, title in sorted(places.items()) if place in found]
 
 
+def _answerable(session: Session, user: User, values: list[str]) -> list[uuid.UUID]:
+    """The reports a publish may resolve: open ones on an item the draft changes or removes,
+    as the publish form lists them. Any other is refused, naming the field."""
+    ids = review.form_ids(values, "resolve")
+    if not ids:
+        return ids
+    draft, guidance, base = _draft(session, user)
+    changes = drafts.compare(Guidance.model_validate(base.body), guidance)
+    places = {
+        (role, change.practice_id, change.item_id)
+        for role, found in changes.items()
+        for change in [*found.changed, *found.removed]
+    }
+    reports = session.exec(select(Feedback).where(col(Feedback.id).in_(ids))).all()
+    allowed = {
+        report.id
+        for report in reports
+        if (report.role, report.practice, report.item_id) in places
+        and report.status in review.OPEN_STATUSES
+    }
+    if refused := [value for value in ids if value not in allowed]:
+        raise AppError(
+            "A release can resolve only open reports on the items it changes or removes.",
+            422,
+            [ErrorDetail(f"report {value} is not one of them", "resolve") for value in refused],
+        )
+    return ids
+
+
 # Practice texts and checklists
 
 
@@ -171,7 +205,10 @@ def _practice(
     *,
     error: AppError | None = None,
     form: dict[str, Any] | None = None,
+    revision: int | None = None,
 ) -> Response:
+    """`revision`: the one the trainer's form was made from, kept when it is drawn again after
+    a refused save, so that saving it again cannot overwrite what someone saved meanwhile."""
     draft, guidance, _ = _draft(session, user)
     practice = next((p for p in guidance.practices if p.id == practice_id), None)
     if practice is None:
@@ -190,6 +227,7 @@ def _practice(
         "practice": practice,
         "form": form
         or {"title": practice.title, "summary": practice.summary, "regimes": practice.regimes},
+        "revision": draft.revision if revision is None else revision,
         "error_field": error_field,
         "preview_lang": request.app.state.settings.default_language,
         "feedback": review.open_feedback(session, practice_id),
@@ -204,7 +242,7 @@ def save_practice(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
     title: TEXT = "",
     summary: TEXT = "",
     regime_id: Annotated[list[str] | None, Form()] = None,
@@ -223,7 +261,9 @@ def save_practice(
     except NotFound:
         raise
     except AppError as error:
-        return _practice(request, session, user, practice_id, error=error, form=form)
+        return _practice(
+            request, session, user, practice_id, error=error, form=form, revision=revision
+        )
     return RedirectResponse(f"/admin/content/practices/{practice_id}?saved=1", status_code=303)
 
 
@@ -294,6 +334,7 @@ def _item(
     *,
     error: AppError | None = None,
     form: dict[str, Any] | None = None,
+    revision: int | None = None,
 ) -> Response:
     draft, guidance, _ = _draft(session, user)
     items = editor.checklist(draft.body, practice_id, role_id)
@@ -324,6 +365,7 @@ def _item(
         "role": next(role for role in guidance.roles if role.id == role_id),
         "item_id": item_id,
         "form": form,
+        "revision": draft.revision if revision is None else revision,
         "error_field": error_field,
     }
     return _page(request, "content/item.html", user, context, error=error)
@@ -337,7 +379,7 @@ def add_item(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
     action: TEXT = "",
     why: TEXT = "",
     refs: TEXT = "",
@@ -359,7 +401,7 @@ def save_item(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
     action: TEXT = "",
     why: TEXT = "",
     refs: TEXT = "",
@@ -391,7 +433,17 @@ def _save_item(
     except NotFound:
         raise
     except AppError as error:
-        return _item(request, session, user, practice_id, role_id, item_id, error=error, form=form)
+        return _item(
+            request,
+            session,
+            user,
+            practice_id,
+            role_id,
+            item_id,
+            error=error,
+            form=form,
+            revision=revision,
+        )
     return RedirectResponse(
         f"/admin/content/practices/{practice_id}?saved={saved_id}#{role_id}-{saved_id}",
         status_code=303,
@@ -408,7 +460,7 @@ def change_item(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
 ) -> Response:
     """Move an item up or down its checklist, or remove it."""
     check_csrf(request, csrf_token)
@@ -454,6 +506,7 @@ def _part(
     *,
     error: AppError | None = None,
     text: str | None = None,
+    revision: int | None = None,
 ) -> Response:
     if part not in PART_NAMES:
         raise NotFound(f"There is no part {part!r}: edit one of {', '.join(PART_NAMES)}.")
@@ -462,6 +515,7 @@ def _part(
         "draft": draft,
         "part": part,
         "text": _part_text(draft.body, part) if text is None else text,
+        "revision": draft.revision if revision is None else revision,
         "error_field": lambda loc: None,
     }
     return _page(request, "content/part.html", user, context, error=error)
@@ -474,7 +528,7 @@ def save_part(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
     text: Annotated[str, Form(max_length=editor.MAX_FILE_BYTES)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
@@ -488,7 +542,7 @@ def save_part(
             body = editor.set_part(draft.body, part, text)
         drafts.save_draft(session, body, revision=revision, actor=user)
     except AppError as error:
-        return _part(request, session, user, part, error=error, text=text)
+        return _part(request, session, user, part, error=error, text=text, revision=revision)
     return RedirectResponse(f"/admin/content?done=saved-{part}", status_code=303)
 
 
@@ -545,7 +599,7 @@ def publish(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
     notes: Annotated[str, Form(max_length=2000)] = "",
     critical: Annotated[list[str] | None, Form()] = None,
     resolve: Annotated[list[str] | None, Form()] = None,
@@ -566,7 +620,7 @@ def publish(
             critical=set(critical or []),
             actor=user,
             revision=revision,
-            resolve=[review.parse_id(value) for value in resolve or []],
+            resolve=_answerable(session, user, resolve or []),
         )
     except AppError as error:
         return _overview(request, session, user, error=error, form=form)
@@ -580,7 +634,7 @@ def discard(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
 ) -> Response:
     check_csrf(request, csrf_token)
     try:
@@ -596,9 +650,11 @@ def rollback(
     session: SessionDep,
     user: Trainer,
     csrf_token: Annotated[str, Form()] = "",
-    to_version: Annotated[int, Form()] = 0,
+    to_version: Annotated[int, Form(ge=1, le=MAX_NUMBER)] = 1,
+    latest: Annotated[int | None, Form(ge=1, le=MAX_NUMBER)] = None,
     notes: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    """`latest` is the latest release the page showed: a rollback is refused if another came."""
     check_csrf(request, csrf_token)
     try:
         release = drafts.rollback(
@@ -606,6 +662,7 @@ def rollback(
             to_version=to_version,
             notes=notes.strip() or f"Back to the content of v{to_version}.",
             actor=user,
+            latest=latest,
         )
     except AppError as error:
         return _overview(request, session, user, error=error)
@@ -617,7 +674,9 @@ def rollback(
 
 
 @router.get("/releases/{version}/bundle.zip")
-def export_bundle(version: int, session: SessionDep, user: Trainer) -> Response:
+def export_bundle(
+    version: Annotated[int, Path(ge=1, le=MAX_NUMBER)], session: SessionDep, user: Trainer
+) -> Response:
     release = content.get_release(session, version)
     if release is None:
         raise NotFound(f"There is no release v{version}.")
@@ -636,6 +695,31 @@ def export_bundle(version: int, session: SessionDep, user: Trainer) -> Response:
     )
 
 
+@router.get("/draft.zip")
+def export_draft(session: SessionDep, user: Trainer) -> Response:
+    """The draft as a bundle: kept safe before it is discarded, or carried onto a newer release
+    by importing it into the next draft."""
+    draft, guidance, _ = _draft(session, user)
+    audit.record(
+        session,
+        actor=user,
+        action="export",
+        target="bundle draft",
+        detail=f"revision {draft.revision}, based on v{draft.based_on}",
+    )
+    session.commit()
+    return Response(
+        bundle.export_bundle(guidance),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="frontline-content-draft-r{draft.revision}.zip"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.post("/import")
 def import_bundle(
     request: Request,
@@ -643,7 +727,7 @@ def import_bundle(
     user: Trainer,
     file: Annotated[UploadFile, File()],
     csrf_token: Annotated[str, Form()] = "",
-    revision: Annotated[int, Form()] = 0,
+    revision: Revision = 0,
 ) -> Response:
     """Replace the draft with the content of a bundle; nothing is published."""
     check_csrf(request, csrf_token)

@@ -358,9 +358,22 @@ def publish(
         return content.commit_release(session, release, retry="publish again")
 
 
-def rollback(session: Session, *, to_version: int, notes: str, actor: User) -> Release:
-    """Publish release `to_version`'s content again, as the next version, with its hash."""
+def rollback(
+    session: Session, *, to_version: int, notes: str, actor: User, latest: int | None = None
+) -> Release:
+    """Publish release `to_version`'s content again, as the next version, with its hash.
+
+    `latest`, when given, is the latest release the trainer saw: if another was published
+    since, nothing is, so that a rollback never undoes a release its author has not seen.
+    """
     with _writing(session):
+        newest = content.latest_version(session)
+        if latest is not None and newest != latest:
+            raise Conflict(
+                f"Release v{newest} was published since you opened this page, which showed "
+                f"v{latest} as the latest; nothing was rolled back. Reload the page and decide "
+                "again."
+            )
         target = content.get_release(session, to_version)
         if target is None:
             raise NotFound(f"There is no release v{to_version} to roll back to.")

@@ -107,12 +107,18 @@ def bulk(
     to_status: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     back: Annotated[str, Form(max_length=2000)] = "",
+    seen: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
+    """`seen` holds "id:status" for each report the page showed, as it showed it."""
     check_csrf(request, csrf_token)
     # The inbox to go back to, rebuilt from its filters: never a URL taken from the form.
     filters = review.filters_from(dict(parse_qsl(back)))
+    pairs = [value.partition(":")[::2] for value in seen or []]
+    shown = dict(
+        zip(review.form_ids([i for i, _ in pairs], "seen"), [s for _, s in pairs], strict=True)
+    )
     changed, _ = review.triage_many(
-        session, report_ids=id or [], to_status=to_status, note=note, actor=user
+        session, report_ids=id or [], to_status=to_status, note=note, actor=user, seen=shown
     )
     params = filters.params() | {"done": str(changed)}
     return RedirectResponse(f"/admin/feedback?{urlencode(params)}", status_code=303)
@@ -197,9 +203,16 @@ def triage(
     csrf_token: Annotated[str, Form()] = "",
     to_status: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
+    seen: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    """`seen` is the status the page showed; a report changed since is left as it is."""
     check_csrf(request, csrf_token)
     event = review.triage(
-        session, report_id=review.parse_id(report_id), to_status=to_status, note=note, actor=user
+        session,
+        report_id=review.parse_id(report_id),
+        to_status=to_status,
+        note=note,
+        actor=user,
+        seen=seen or None,
     )
     return RedirectResponse(f"/admin/feedback/{event.feedback_id}", status_code=303)

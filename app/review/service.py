@@ -34,6 +34,7 @@ SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "practice": (col(Feedback.practice).asc(), col(Feedback.received_at).desc()),
 }
 MAX_WORDS = 8
+MAX_NUMBER = 2**31 - 1  # the largest a database integer column holds
 EXPORT_CHUNK = 1000
 EXPORT_COLUMNS = (
     "id",
@@ -120,8 +121,10 @@ def filters_from(params: Mapping[str, str]) -> Filters:
         value = _text(params, name, 12)
         if not value:
             return default
-        if not value.isdigit() or int(value) < minimum:
-            errors.append(ErrorDetail(f"must be a whole number of at least {minimum}", name))
+        if not value.isdigit() or not minimum <= int(value) <= MAX_NUMBER:
+            errors.append(
+                ErrorDetail(f"must be a whole number from {minimum} to {MAX_NUMBER}", name)
+            )
             return default
         return int(value)
 
@@ -130,10 +133,14 @@ def filters_from(params: Mapping[str, str]) -> Filters:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            when = date.fromisoformat(value)
         except ValueError:
             errors.append(ErrorDetail("must be a date written YYYY-MM-DD", name))
             return None
+        if when >= date.max:  # the day after it, where the range ends, has no date
+            errors.append(ErrorDetail(f"must be before {date.max.isoformat()}", name))
+            return None
+        return when
 
     filters = Filters(
         role=_text(params, "role", 80),
@@ -329,13 +336,30 @@ def _change(
     return event
 
 
+def _check_seen(report: Feedback, seen: str | None) -> None:
+    """Refuse a change made on a page that showed another status than the report has now."""
+    if seen and report.status != seen:
+        raise Conflict(
+            f"Someone changed this report from {seen} to {report.status} since you opened the "
+            "page; nothing was changed. Reload the page and decide again."
+        )
+
+
 def triage(
-    session: Session, *, report_id: uuid.UUID, to_status: str, note: str, actor: User
+    session: Session,
+    *,
+    report_id: uuid.UUID,
+    to_status: str,
+    note: str,
+    actor: User,
+    seen: str | None = None,
 ) -> TriageEvent:
-    """Set a report's status, adding it to its history and to the audit log."""
+    """Set a report's status, adding it to its history and to the audit log. `seen` is the
+    status the supervisor's page showed: if the report has another by now, nothing changes."""
     check_status(to_status)
     _begin_write(session)
     report = get_report(session, report_id)
+    _check_seen(report, seen)
     if report.status == to_status:
         raise Conflict(f"This report is already {to_status}: choose another status.")
     event = _change(session, report, to_status, note.strip(), actor)
@@ -347,10 +371,31 @@ def triage(
 MAX_BULK = 500
 
 
+def form_ids(values: list[str], field: str) -> list[uuid.UUID]:
+    """Report ids sent by a form; a malformed one is refused, naming the field."""
+    try:
+        return [uuid.UUID(value) for value in values]
+    except ValueError:
+        raise AppError(
+            "A selected report id is not valid; reload the page and select again.",
+            422,
+            [ErrorDetail("not a report id", field)],
+        ) from None
+
+
 def triage_many(
-    session: Session, *, report_ids: list[str], to_status: str, note: str, actor: User
+    session: Session,
+    *,
+    report_ids: list[str],
+    to_status: str,
+    note: str,
+    actor: User,
+    seen: Mapping[uuid.UUID, str] | None = None,
 ) -> tuple[int, int]:
-    """Set the status of every selected report at once; return (changed, already so)."""
+    """Set the status of every selected report at once; return (changed, already so).
+
+    `seen` maps a report to the status the page showed: if any has changed since, nothing does.
+    """
     check_status(to_status)
     if not report_ids:
         raise AppError(
@@ -358,11 +403,13 @@ def triage_many(
         )
     if len(report_ids) > MAX_BULK:
         raise AppError(f"Select at most {MAX_BULK} reports at a time.", 422)
-    ids = {parse_id(value) for value in report_ids}
+    ids = set(form_ids(report_ids, "id"))
     _begin_write(session)
     reports = session.exec(select(Feedback).where(col(Feedback.id).in_(ids))).all()
     if len(reports) != len(ids):
         raise NotFound("Some of the selected reports do not exist.")
+    for report in reports:
+        _check_seen(report, (seen or {}).get(report.id))
     changed = 0
     for report in reports:
         if report.status != to_status:

@@ -7,6 +7,7 @@ const { lang, role } = document.body.dataset;
 
 const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? '');
 let retries = 0;
+let justFailed = false;
 
 function show(text) {
   status.hidden = false;
@@ -40,7 +41,13 @@ function render(state) {
 }
 
 function onMessage({ data }) {
-  if (data.type === 'state') render(data);
+  if (data.type === 'state') {
+    // The worker answers every task with its state, after an error too: only a task that did
+    // not fail lets a later failure start its retries afresh.
+    if (!justFailed) retries = 0;
+    justFailed = false;
+    render(data);
+  }
   else if (data.type === 'progress') {
     status.dataset.state = 'saving';
     show(fill(status.dataset.saving, data));
@@ -48,6 +55,7 @@ function onMessage({ data }) {
     status.dataset.state = 'failed';
     show(fill(status.dataset.failed, { reason: data.message }));
     // The signal often comes back a moment before the network carries anything: try again soon.
+    justFailed = true;
     if (data.task === 'check' && navigator.onLine && retries < 4) setTimeout(() => check(true), 1000 * 2 ** retries++);
   } else if (data.type === 'updated') {
     const changes = data.changes[`${lang}/${role}`] ?? Object.values(data.changes).reduce((a, b) => a + b, 0);

@@ -173,7 +173,12 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(
 
 def test_sign_in_never_sends_someone_to_another_site(client: TestClient, session: Session) -> None:
     make_user(session, "administrator")
-    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "javascript:alert(1)",
+    ):
         client.cookies.clear()
         token = csrf_token(client, "/sign-in")
         response = client.post(

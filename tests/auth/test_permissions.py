@@ -76,6 +76,7 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/content/discard"): TRAINERS,
     ("POST", "/admin/content/rollback"): TRAINERS,
     ("POST", "/admin/content/import"): TRAINERS,
+    ("GET", "/admin/content/draft.zip"): TRAINERS,
     ("GET", "/admin/content/releases/{version}/bundle.zip"): TRAINERS,
     ("GET", "/admin/feedback"): SUPERVISORS,
     ("POST", "/admin/feedback/bulk"): SUPERVISORS,

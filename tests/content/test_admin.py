@@ -338,7 +338,108 @@ def test_resolving_an_unknown_report_publishes_nothing(
 
     answer = editor.post("/admin/content/publish", data=data)
 
-    assert answer.status_code == 404
+    assert answer.status_code == 422
+    assert "report 00000000-0000-4000-8000-000000000000 is not one of them" in answer.text
     session.rollback()
     assert content.latest_version(session) == 1
     assert session.get(Draft, 1, populate_existing=True).closed_at is None  # type: ignore[union-attr]
+
+
+def test_saving_again_after_a_conflict_still_conflicts(
+    editor: TestClient, session: Session
+) -> None:
+    first = item_form(editor, action=NEW_ACTION)
+    second = item_form(editor, action="Another wording")
+    editor.post(ITEM_PATH, data=first)
+    refused = editor.post(ITEM_PATH, data=second)
+    again = re.search(r'name="revision" value="(\d+)"', refused.text)
+    assert again is not None
+
+    answer = editor.post(ITEM_PATH, data=second | {"revision": again[1]})
+
+    assert (refused.status_code, answer.status_code) == (409, 409)
+    assert customs_item(draft_body(session))["action"] == NEW_ACTION
+
+
+def test_a_rollback_from_a_page_older_than_the_latest_release_is_refused(
+    editor: TestClient, session: Session
+) -> None:
+    editor.post(ITEM_PATH, data=item_form(editor, action=NEW_ACTION))
+    editor.post("/admin/content/publish", data=form_of(editor, "/admin/content") | {"notes": "v2"})
+
+    answer = editor.post(
+        "/admin/content/rollback",
+        data=form_of(editor, "/admin/content") | {"to_version": "1", "latest": "1"},
+    )
+
+    assert answer.status_code == 409
+    assert "Release v2 was published since you opened this page" in answer.text
+    session.rollback()
+    assert content.latest_version(session) == 2
+
+
+def test_publish_resolves_only_open_reports_on_what_it_changes(
+    editor: TestClient, session: Session
+) -> None:
+    [elsewhere] = store(
+        session, report(role="police", practice="enforcement", item_id="police-seize")
+    )
+    editor.post(ITEM_PATH, data=item_form(editor, action=NEW_ACTION))
+    data = form_of(editor, "/admin/content") | {"notes": "Powers"}
+
+    unrelated = editor.post("/admin/content/publish", data=data | {"resolve": [str(elsewhere.id)]})
+    malformed = editor.post("/admin/content/publish", data=data | {"resolve": ["zz"]})
+
+    assert (unrelated.status_code, malformed.status_code) == (422, 422)
+    assert "only open reports on the items it changes" in unrelated.text
+    session.rollback()
+    assert content.latest_version(session) == 1
+    assert session.get(Feedback, elsewhere.id, populate_existing=True).status == "new"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/admin/content/rollback", {"to_version": str(10**20)}),
+        ("/admin/content/discard", {"revision": str(10**20)}),
+        ("/admin/content/discard", {"revision": "abc"}),
+    ],
+)
+def test_numbers_out_of_range_are_refused_not_failed(
+    editor: TestClient, path: str, data: dict[str, str]
+) -> None:
+    answer = editor.post(path, data=form_of(editor, "/admin/content") | data)
+
+    assert answer.status_code == 422
+
+
+def test_a_release_number_out_of_range_is_refused(editor: TestClient) -> None:
+    assert editor.get(f"/admin/content/releases/{10**20}/bundle.zip").status_code == 422
+
+
+def test_the_draft_downloads_as_a_bundle(editor: TestClient) -> None:
+    editor.post(ITEM_PATH, data=item_form(editor, action=NEW_ACTION))
+
+    answer = editor.get("/admin/content/draft.zip")
+
+    guidance = bundle.read_bundle(answer.content)
+    practice = next(p for p in guidance.practices if p.id == PRACTICE)
+    assert practice.checklists["customs"][0].action == NEW_ACTION
+
+
+def test_an_upload_over_the_limit_is_refused_before_anyone_is_asked_who_they_are(
+    client: TestClient,
+) -> None:
+    too_big = b"x" * 21_000_001
+
+    declared = client.post(
+        "/admin/content/import", files={"file": ("big.zip", too_big, "application/zip")}
+    )
+    streamed = client.post(
+        "/sign-in",
+        content=iter([b"email=" + b"x" * 1_500_000, b"x" * 1_500_000]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert "larger than" in declared.text

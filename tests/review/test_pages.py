@@ -273,3 +273,51 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: TestClient, method: str,
 
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/sign-in?next=")
+
+
+def test_triage_from_a_page_that_showed_another_status_changes_nothing(
+    reviewer: TestClient, session: Session
+) -> None:
+    [stored] = store(session, report(status="dismissed"))
+    path = f"/admin/feedback/{stored.id}"
+    token = csrf_token(reviewer, path)
+
+    single = reviewer.post(
+        f"{path}/triage", data={"csrf_token": token, "to_status": "acknowledged", "seen": "new"}
+    )
+    bulk = reviewer.post(
+        "/admin/feedback/bulk",
+        data={
+            "csrf_token": token,
+            "id": [str(stored.id)],
+            "seen": [f"{stored.id}:new"],
+            "to_status": "acknowledged",
+        },
+    )
+
+    assert (single.status_code, bulk.status_code) == (409, 409)
+    assert "from new to dismissed" in single.text
+    session.rollback()
+    assert session.get(Feedback, stored.id, populate_existing=True).status == "dismissed"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "version=99999999999", "page=99999999999"])
+def test_filters_out_of_range_are_refused_not_failed(reviewer: TestClient, query: str) -> None:
+    page = reviewer.get(f"/admin/feedback?{query}")
+    export = reviewer.get(f"/admin/feedback/export.csv?{query}")
+
+    assert (page.status_code, export.status_code) == (422, 422)
+
+
+def test_a_malformed_id_in_a_bulk_action_is_refused_naming_it(reviewer: TestClient) -> None:
+    answer = reviewer.post(
+        "/admin/feedback/bulk",
+        data={
+            "csrf_token": csrf_token(reviewer, "/admin/feedback"),
+            "id": ["zz"],
+            "to_status": "resolved",
+        },
+    )
+
+    assert answer.status_code == 422
+    assert "not a report id" in answer.text
