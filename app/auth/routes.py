@@ -62,7 +62,12 @@ class ActionForm(BaseModel):
 def local_path(target: str, fallback: str) -> str:
     """`target` when it is a path on this site, so a link cannot send someone elsewhere."""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and not parts.netloc:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not parts.netloc
+    ):
         return target
     return fallback
 
