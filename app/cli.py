@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth import service as auth
 from app.auth.models import ROLES
 from app.config import ROOT, get_settings
-from app.content import bundle, loader
+from app.content import bundle, drafts, loader
 from app.content import service as content
 from app.content.schema import Guidance
 from app.db import create_db_engine, normalize_url, writer
@@ -158,8 +158,11 @@ def check(path: Path) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--notes", default="", help="What changed, shown with the release.")
 @click.option("--if-empty", is_flag=True, help="Import only when no release exists yet.")
-def import_(path: Path, notes: str, if_empty: bool) -> None:
-    """Validate a content folder or bundle and store it as the next release."""
+@click.option(
+    "--draft", is_flag=True, help="Replace the trainers' draft with it instead; publish nothing."
+)
+def import_(path: Path, notes: str, if_empty: bool, draft: bool) -> None:
+    """Validate a content folder or bundle and store it as the next release (or the draft)."""
     engine = create_db_engine(get_settings())
     try:
         with Session(writer(engine)) as session:
@@ -167,6 +170,16 @@ def import_(path: Path, notes: str, if_empty: bool) -> None:
                 click.echo("A release exists already; nothing imported.")
                 return
             guidance = read_guidance(path)
+            if draft:
+                opened = drafts.open_draft(session, None)
+                saved = drafts.save_draft(
+                    session, guidance.model_dump(mode="json"), revision=opened.revision, actor=None
+                )
+                click.echo(
+                    f"The draft (based on v{saved.based_on}) now holds {path}; "
+                    f"revision {saved.revision}. Nothing is published."
+                )
+                return
             release, created = content.import_release(session, guidance, notes=notes)
     except InvalidContent as exc:
         for error in exc.errors:

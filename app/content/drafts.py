@@ -78,8 +78,9 @@ def _writing(session: Session) -> Iterator[None]:
         raise
 
 
-def open_draft(session: Session, actor: User) -> Draft:
-    """Return the open draft, or start one from the latest release."""
+def open_draft(session: Session, actor: User | None) -> Draft:
+    """Return the open draft, or start one from the latest release (`actor` None: the
+    command line)."""
     draft = session.get(Draft, DRAFT_ID, populate_existing=True)
     if draft is not None and draft.closed_at is None:
         return draft
@@ -92,7 +93,7 @@ def open_draft(session: Session, actor: User) -> Draft:
             "based_on": latest.version,
             "closed_at": None,
             "updated_at": utcnow(),
-            "updated_by": actor.id,
+            "updated_by": actor.id if actor else None,
         }
         # Only a closed draft is started again, so two trainers opening at once share one draft.
         # Its revision goes on counting: a save made before it closed cannot land on the new one.
@@ -115,7 +116,7 @@ def open_draft(session: Session, actor: User) -> Draft:
 
 
 def save_draft(
-    session: Session, guidance_body: dict[str, Any], *, revision: int, actor: User
+    session: Session, guidance_body: dict[str, Any], *, revision: int, actor: User | None
 ) -> Draft:
     """Validate `guidance_body` and store it as the draft, if the draft is still at `revision`.
 
@@ -135,7 +136,7 @@ def save_draft(
                 body=guidance.model_dump(mode="json"),
                 revision=Draft.revision + 1,
                 updated_at=utcnow(),
-                updated_by=actor.id,
+                updated_by=actor.id if actor else None,
             )
         )
         if saved.rowcount != 1:  # type: ignore[attr-defined]

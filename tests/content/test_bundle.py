@@ -16,7 +16,7 @@ from app import cli
 from app.config import Settings
 from app.content import bundle, loader
 from app.content import service as content
-from app.content.models import Release
+from app.content.models import Draft, Release
 from app.content.schema import Guidance
 from app.errors import InvalidContent
 from tests.factories import guidance as guidance_files
@@ -562,3 +562,19 @@ def test_cli_check_validates_a_bundle(tmp_path: Path) -> None:
     assert ok.output.endswith("ok: 2 practices, 3 roles, 12 items, 2 glossary terms, 3 sources\n")
     assert bad.exit_code == 1
     assert bad.output == "about.md: text is not UTF-8 (byte 0)\nThe content has 1 problem.\n"
+
+
+def test_cli_imports_a_bundle_into_the_draft_and_publishes_nothing(
+    frontline: Callable[..., Result], engine: Engine, release: Release, tmp_path: Path
+) -> None:
+    (tmp_path / "new.zip").write_bytes(zip_of(valid_files(tmp_path, prefix="content/")))
+
+    imported = frontline("content", "import", tmp_path / "new.zip", "--draft")
+
+    assert imported.exit_code == 0, imported.output
+    assert "Nothing is published." in imported.output
+    assert release_count(engine) == 1
+    with Session(engine) as session:
+        draft = session.get(Draft, 1)
+        assert draft is not None and draft.based_on == 1
+        assert content.content_hash(Guidance.model_validate(draft.body)) != release.content_hash
