@@ -77,12 +77,7 @@ def _page(
 
 
 def _edited(changes: dict[str, drafts.Changes], guidance: Guidance) -> list[Edited]:
-    actions = {
-        (role, item.id): item.action
-        for practice in guidance.practices
-        for role, items in practice.checklists.items()
-        for item in items
-    }
+    actions = _titles(guidance)
     return [
         Edited(role, change.practice_id, change.item_id, actions[(role, change.item_id)], kind)
         for role, role_changes in changes.items()
@@ -142,16 +137,21 @@ def _overview(
     return _page(request, "content/overview.html", user, context, error=error)
 
 
+def _answerable_places(changes: dict[str, drafts.Changes]) -> set[review.Place]:
+    """The items whose open field reports a release may answer: those it changes or removes."""
+    return {
+        (role, change.practice_id, change.item_id)
+        for role, found in changes.items()
+        for change in [*found.changed, *found.removed]
+    }
+
+
 def _answered(
     session: Session, changes: dict[str, drafts.Changes], titles: dict[tuple[str, str], str]
 ) -> list[tuple[str, review.OpenFeedback]]:
     """The open field reports on each item the draft changes or removes, with its action: the
     reports the release may answer. Only the practices the draft touches are read."""
-    places = {
-        (role, change.practice_id, change.item_id): titles[(role, change.item_id)]
-        for role, found in changes.items()
-        for change in [*found.changed, *found.removed]
-    }
+    places = {place: titles[(place[0], str(place[2]))] for place in _answerable_places(changes)}
     found: dict[review.Place, review.OpenFeedback] = {}
     for practice_id in sorted({practice for _, practice, _ in places}):
         found |= review.open_feedback(session, practice_id)
@@ -165,12 +165,7 @@ def _answerable(session: Session, user: User, values: list[str]) -> list[uuid.UU
     if not ids:
         return ids
     draft, guidance, base = _draft(session, user)
-    changes = drafts.compare(Guidance.model_validate(base.body), guidance)
-    places = {
-        (role, change.practice_id, change.item_id)
-        for role, found in changes.items()
-        for change in [*found.changed, *found.removed]
-    }
+    places = _answerable_places(drafts.compare(Guidance.model_validate(base.body), guidance))
     reports = session.exec(select(Feedback).where(col(Feedback.id).in_(ids))).all()
     allowed = {
         report.id
