@@ -64,9 +64,14 @@ def export_bundle(guidance: Guidance) -> bytes:
     return buffer.getvalue()
 
 
+def section_yaml(guidance: Guidance, section: str) -> str:
+    """One of SECTIONS as its file in content/ holds it."""
+    return _yaml([_fields(model) for model in getattr(guidance, section)])
+
+
 def _files(guidance: Guidance) -> Iterator[tuple[str, str]]:
     for section in SECTIONS:
-        yield f"{section}.yaml", _yaml([_fields(model) for model in getattr(guidance, section)])
+        yield f"{section}.yaml", section_yaml(guidance, section)
     yield "about.md", guidance.about
     # The loader orders practices by file name, so the numbers must all be the same width.
     width = max(2, len(str(len(guidance.practices))))

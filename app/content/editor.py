@@ -9,13 +9,13 @@ from typing import Any
 
 import yaml
 
-from app.content import drafts
+from app.content import bundle, drafts
 from app.content.loader import MAX_FILE_BYTES, _Loader
 from app.content.schema import Guidance
 from app.errors import AppError, ErrorDetail, NotFound
 
 # The parts of the guidance edited as a whole, as the YAML file of content/ that holds them.
-PARTS = ("roles", "regimes", "sources", "glossary")
+PARTS = bundle.SECTIONS
 
 
 def practice_index(body: dict[str, Any], practice_id: str) -> int:
@@ -103,18 +103,7 @@ def move_item(
 
 def part_as_yaml(body: dict[str, Any], part: str) -> str:
     """A part of the guidance as its content/ file would hold it."""
-    return yaml.safe_dump(
-        _plain(body[part]), allow_unicode=True, sort_keys=False, width=100, default_flow_style=False
-    )
-
-
-def _plain(value: Any) -> Any:
-    """Drop empty optional fields, as an editor writing the file by hand would."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None and v != []}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return bundle.section_yaml(Guidance.model_validate(body), part)
 
 
 def set_part(body: dict[str, Any], part: str, text: str) -> dict[str, Any]:
