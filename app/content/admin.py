@@ -125,6 +125,10 @@ def _overview(
         "answered": _answered(session, changes, titles),
         "latest": releases[0].version if releases else None,
         "changes": {role: found for role, found in changes.items() if found},
+        # What compare does not list item by item: the parts edited as their content/ file.
+        "parts_changed": [
+            part for part in PART_NAMES if getattr(old, part) != getattr(guidance, part)
+        ],
         "roles": {role.id: role for role in [*guidance.roles, *old.roles]},
         "practices": {p.id: p for p in [*old.practices, *guidance.practices]},
         "titles": titles,

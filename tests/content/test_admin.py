@@ -287,6 +287,8 @@ def test_a_part_is_edited_as_its_yaml_file_and_aliases_are_refused(
     assert about.status_code == 303
     body = draft_body(session)
     assert (body["about"], body["glossary"]) == ("Rewritten.", before)
+    overview = editor.get("/admin/content").text
+    assert 'Also changed: <a href="/admin/content/parts/about">about</a>' in overview
 
 
 def test_a_form_without_a_valid_csrf_token_changes_nothing(
