@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -46,6 +47,19 @@ class Edited:
     id: str
     action: str
     kind: str  # "added" or "changed"
+
+
+class ItemForm(BaseModel):
+    """The item form as the browser posts it."""
+
+    csrf_token: str = ""
+    revision: int = Field(default=0, ge=0, le=MAX_NUMBER)
+    action: str = Field(default="", max_length=4000)
+    why: str = Field(default="", max_length=4000)
+    refs: str = Field(default="", max_length=4000)
+    regimes: list[str] = []
+    terms: list[str] = []
+    flags: list[str] = []
 
 
 def _draft(session: Session, user: User) -> tuple[Draft, Guidance, Release]:
@@ -266,17 +280,16 @@ def save_practice(
     return RedirectResponse(f"/admin/content/practices/{practice_id}?saved=1", status_code=303)
 
 
-def _item_form(
-    action: str, why: str, refs: str, regimes: list[str], terms: list[str], flags: list[str]
-) -> dict[str, Any]:
+def _item_form(posted: ItemForm) -> dict[str, Any]:
+    """The item's fields as the form shows them: the markers as two booleans."""
     return {
-        "action": action,
-        "why": why,
-        "refs": refs,
-        "regimes": regimes,
-        "terms": terms,
-        "red_flag": "red_flag" in flags,
-        "critical": "critical" in flags,
+        "action": posted.action,
+        "why": posted.why,
+        "refs": posted.refs,
+        "regimes": posted.regimes,
+        "terms": posted.terms,
+        "red_flag": "red_flag" in posted.flags,
+        "critical": "critical" in posted.flags,
     }
 
 
@@ -377,18 +390,10 @@ def add_item(
     role_id: str,
     session: SessionDep,
     user: Trainer,
-    csrf_token: Annotated[str, Form()] = "",
-    revision: Revision = 0,
-    action: TEXT = "",
-    why: TEXT = "",
-    refs: TEXT = "",
-    regimes: Annotated[list[str] | None, Form()] = None,
-    terms: Annotated[list[str] | None, Form()] = None,
-    flags: Annotated[list[str] | None, Form()] = None,
+    posted: Annotated[ItemForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
-    form = _item_form(action, why, refs, regimes or [], terms or [], flags or [])
-    return _save_item(request, session, user, practice_id, role_id, None, revision, form)
+    check_csrf(request, posted.csrf_token)
+    return _save_item(request, session, user, practice_id, role_id, None, posted)
 
 
 @router.post("/practices/{practice_id}/{role_id}/items/{item_id}")
@@ -399,18 +404,10 @@ def save_item(
     item_id: str,
     session: SessionDep,
     user: Trainer,
-    csrf_token: Annotated[str, Form()] = "",
-    revision: Revision = 0,
-    action: TEXT = "",
-    why: TEXT = "",
-    refs: TEXT = "",
-    regimes: Annotated[list[str] | None, Form()] = None,
-    terms: Annotated[list[str] | None, Form()] = None,
-    flags: Annotated[list[str] | None, Form()] = None,
+    posted: Annotated[ItemForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
-    form = _item_form(action, why, refs, regimes or [], terms or [], flags or [])
-    return _save_item(request, session, user, practice_id, role_id, item_id, revision, form)
+    check_csrf(request, posted.csrf_token)
+    return _save_item(request, session, user, practice_id, role_id, item_id, posted)
 
 
 def _save_item(
@@ -420,9 +417,10 @@ def _save_item(
     practice_id: str,
     role_id: str,
     item_id: str | None,
-    revision: int,
-    form: dict[str, Any],
+    posted: ItemForm,
 ) -> Response:
+    revision = posted.revision
+    form = _item_form(posted)
     try:
         draft = drafts.open_draft(session, user)
         body, saved_id = editor.put_item(
