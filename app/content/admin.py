@@ -3,6 +3,7 @@ and move releases in and out as bundles."""
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -68,6 +69,18 @@ def _draft(session: Session, user: User) -> tuple[Draft, Guidance, Release]:
     if base is None:
         raise NotFound(f"Release v{draft.based_on}, the draft's start, is not in the database.")
     return draft, Guidance.model_validate(draft.body), base
+
+
+def _field_under(prefix: str) -> Callable[[str], str | None]:
+    """Which field of a form a problem at `loc` belongs to, for the part of the guidance the
+    form edits (at `prefix`): `practices[0].checklists.customs[2].refs[0].source` -> `refs`."""
+
+    def field(loc: str) -> str | None:
+        if not loc.startswith(prefix):
+            return None
+        return loc.removeprefix(prefix).split(".")[0].split("[")[0]
+
+    return field
 
 
 def _page(
@@ -227,12 +240,7 @@ def _practice(
     if practice is None:
         raise NotFound(f"There is no practice {practice_id!r} in the draft.")
     index = guidance.practices.index(practice)
-    prefix = f"practices[{index}]."
-
-    def error_field(loc: str) -> str | None:
-        return (
-            loc.removeprefix(prefix).split(".")[0].split("[")[0] if loc.startswith(prefix) else None
-        )
+    error_field = _field_under(f"practices[{index}].")
 
     context = {
         "draft": draft,
@@ -363,12 +371,7 @@ def _item(
             "critical": item.get("critical", False),
         }
     practice_index = editor.practice_index(draft.body, practice_id)
-    prefix = f"practices[{practice_index}].checklists.{role_id}[{index}]."
-
-    def error_field(loc: str) -> str | None:
-        return (
-            loc.removeprefix(prefix).split(".")[0].split("[")[0] if loc.startswith(prefix) else None
-        )
+    error_field = _field_under(f"practices[{practice_index}].checklists.{role_id}[{index}].")
 
     context = {
         "draft": draft,

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -78,6 +78,16 @@ def _writing(session: Session) -> Iterator[None]:
         raise
 
 
+def _open_at(revision: int) -> tuple[ColumnElement[bool], ...]:
+    """The draft row, if it is still open and at `revision`: what every change to it requires,
+    so that of two changes made from the same revision only the first applies."""
+    return (
+        col(Draft.id) == DRAFT_ID,
+        col(Draft.revision) == revision,
+        col(Draft.closed_at).is_(None),
+    )
+
+
 def open_draft(session: Session, actor: User | None) -> Draft:
     """Return the open draft, or start one from the latest release (`actor` None: the
     command line)."""
@@ -127,11 +137,7 @@ def save_draft(
         # Only if nobody saved since `revision` was read: two saves never both win.
         saved = session.execute(
             update(Draft)
-            .where(
-                col(Draft.id) == DRAFT_ID,
-                col(Draft.revision) == revision,
-                col(Draft.closed_at).is_(None),
-            )
+            .where(*_open_at(revision))
             .values(
                 body=guidance.model_dump(mode="json"),
                 revision=Draft.revision + 1,
@@ -163,11 +169,7 @@ def discard_draft(session: Session, *, revision: int, actor: User) -> None:
     with _writing(session):
         closed = session.execute(
             update(Draft)
-            .where(
-                col(Draft.id) == DRAFT_ID,
-                col(Draft.revision) == revision,
-                col(Draft.closed_at).is_(None),
-            )
+            .where(*_open_at(revision))
             .values(closed_at=utcnow(), revision=Draft.revision + 1)
         )
         if closed.rowcount != 1:  # type: ignore[attr-defined]
@@ -326,11 +328,7 @@ def publish(
         # Closed first, and only at the revision read: a save or publish meanwhile wins, not this.
         closed = session.execute(
             update(Draft)
-            .where(
-                col(Draft.id) == DRAFT_ID,
-                col(Draft.revision) == draft.revision,
-                col(Draft.closed_at).is_(None),
-            )
+            .where(*_open_at(draft.revision))
             .values(closed_at=utcnow(), revision=Draft.revision + 1)
         )
         if closed.rowcount != 1:  # type: ignore[attr-defined]
