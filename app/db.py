@@ -100,6 +100,16 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(writer=True)
 
 
+def begin_write(session: Session) -> None:
+    """End the read the session began, and begin a transaction that writes.
+
+    On SQLite a read transaction cannot become a write one once another process wrote: the
+    write lock is taken first (BEGIN IMMEDIATE), then what is to change is read and changed.
+    """
+    session.rollback()
+    session.connection(execution_options={"writer": True})
+
+
 class Checkpointer:
     """Copy a SQLite WAL back into the database from a thread of its own, every `interval`.
 

@@ -19,7 +19,7 @@ from app.content import loader
 from app.content import service as content
 from app.content.models import DRAFT_ID, Draft, Release
 from app.content.schema import Guidance, Item, Practice
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.errors import AppError, Conflict, ErrorDetail, NoRelease, NotFound
 from app.review import service as review
 
@@ -64,13 +64,8 @@ class Changes:
 
 @contextmanager
 def _writing(session: Session) -> Iterator[None]:
-    """End the read the caller began and begin a transaction that writes; end it if refused.
-
-    On SQLite a read transaction cannot become a write one once another process wrote: the
-    write lock is taken first (BEGIN IMMEDIATE), then the draft is read and changed.
-    """
-    session.rollback()
-    session.connection(execution_options={"writer": True})
+    """Begin a transaction that writes (see db.begin_write); end it if refused."""
+    begin_write(session)
     try:
         yield
     except AppError:

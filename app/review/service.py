@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.auth.models import User
 from app.content.published import Published
 from app.content.schema import Item
+from app.db import begin_write
 from app.errors import AppError, Conflict, ErrorDetail, NotFound
 from app.feedback.models import KINDS, Feedback
 from app.review.models import STATUSES, TriageEvent
@@ -282,16 +283,6 @@ def check_status(to_status: str) -> str:
     return to_status
 
 
-def _begin_write(session: Session) -> None:
-    """End the read the request began, and begin a transaction that writes.
-
-    On SQLite a read transaction cannot become a write one once another process wrote: the
-    write lock is taken first (BEGIN IMMEDIATE), then the report is read and changed.
-    """
-    session.rollback()
-    session.connection(execution_options={"writer": True})
-
-
 def _record_change(
     session: Session,
     report: Feedback,
@@ -357,7 +348,7 @@ def triage(
     """Set a report's status, adding it to its history and to the audit log. `seen` is the
     status the supervisor's page showed: if the report has another by now, nothing changes."""
     check_status(to_status)
-    _begin_write(session)
+    begin_write(session)
     report = get_report(session, report_id)
     _check_seen(report, seen)
     if report.status == to_status:
@@ -404,7 +395,7 @@ def triage_many(
     if len(report_ids) > MAX_BULK:
         raise AppError(f"Select at most {MAX_BULK} reports at a time.", 422)
     ids = set(form_ids(report_ids, "id"))
-    _begin_write(session)
+    begin_write(session)
     reports = session.exec(select(Feedback).where(col(Feedback.id).in_(ids))).all()
     if len(reports) != len(ids):
         raise NotFound("Some of the selected reports do not exist.")
