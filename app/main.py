@@ -24,7 +24,7 @@ from app.content.routes import router as content_router
 from app.db import Checkpointer, create_db_engine
 from app.errors import AppError, ErrorDetail, SignInRequired
 from app.feedback.intake import Intake
-from app.feedback.routes import noop, pages_router
+from app.feedback.routes import bench_router, pages_router
 from app.feedback.routes import router as feedback_router
 from app.guide import pages
 from app.guide.routes import router as guide_router
@@ -231,7 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pwa_router)
     app.include_router(feedback_router)
     if settings.benchmark_endpoints:
-        app.add_api_route("/api/v1/noop", noop, methods=["POST"], include_in_schema=False)
+        app.include_router(bench_router)
     app.add_api_route(
         "/api/{path:path}",
         api_not_found,

@@ -17,8 +17,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings
 from app.content.published import ReleaseCache
@@ -27,6 +27,7 @@ from app.errors import AppError
 from app.feedback import service as feedback
 
 MAX_REPORTS_PER_COMMIT = 1000
+MAX_GATHERING_TURNS = 8
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Intake:
         self._releases = releases
         self._jobs: asyncio.Queue[Job] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._connection: Connection | None = None
         url = engine.url
         self._inline = url.get_backend_name() == "sqlite"
         self._turn = (
@@ -68,10 +70,12 @@ class Intake:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        self._close()
 
     async def _run(self, jobs: asyncio.Queue[Job]) -> None:
         while True:
             batch = [await jobs.get()]
+            await gather_arrivals(jobs)
             reports = len(batch[0].reports)
             while reports < MAX_REPORTS_PER_COMMIT and not jobs.empty():
                 batch.append(jobs.get_nowait())
@@ -111,16 +115,52 @@ class Intake:
     def _store(
         self, submissions: list[feedback.Submission]
     ) -> list[list[feedback.Outcome] | AppError]:
+        """Store in one transaction, on the connection this writer keeps between batches.
+
+        A connection found broken (the database restarted) is replaced and the batch tried
+        once more: storing is idempotent, so a commit that went through unanswered is found.
+        """
+        try:
+            return self._store_once(submissions)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            self._close()
+            return self._store_once(submissions)
+
+    def _store_once(
+        self, submissions: list[feedback.Submission]
+    ) -> list[list[feedback.Outcome] | AppError]:
+        if self._connection is None:
+            self._connection = self._engine.connect()
         settings = self._settings
-        with Session(self._engine) as session:
-            answers = feedback.store(
-                session,
+        with self._connection.begin():
+            return feedback.store(
+                self._connection,
                 submissions,
                 secret=settings.secret_key.get_secret_value(),
                 limit=settings.feedback_per_minute,
             )
-            session.commit()
-        return answers
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+async def gather_arrivals(jobs: asyncio.Queue[Job]) -> None:
+    """Let the requests already under way reach the queue before a transaction begins.
+
+    The requests whose bytes have arrived need a turn or two of the event loop to be parsed
+    and queued; writing at once would commit the first alone and leave the rest for the next
+    transaction. Waiting while each turn still brings more makes one commit serve all of them,
+    and costs a single turn when a request comes alone.
+    """
+    for _ in range(MAX_GATHERING_TURNS):
+        waiting = jobs.qsize()
+        await asyncio.sleep(0)
+        if jobs.qsize() == waiting:
+            return
 
 
 class WritersTurn:

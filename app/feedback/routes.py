@@ -175,8 +175,14 @@ async def post_feedback_batch(request: Request) -> BatchOut:
     return BatchOut(results=results)
 
 
+# Mounted only with FRONTLINE_BENCHMARK_ENDPOINTS: the baseline `make bench` compares intake with.
+# It sits under the same prefix as intake, so the two are routed alike.
+bench_router = APIRouter(prefix="/api/v1", include_in_schema=False)
+
+
+@bench_router.post("/noop")
 async def noop(request: Request) -> Response:
-    """Read a JSON body and store nothing: the baseline `make bench` compares intake with."""
+    """Read a JSON body and store nothing."""
     await read_json(request, MAX_REPORT_BYTES)
     return Response(status_code=204)
 

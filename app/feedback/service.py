@@ -19,7 +19,6 @@ from pydantic import (
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
 
 from app.content.published import Published
 from app.db import utcnow
@@ -177,7 +176,7 @@ def submission(
 
 
 def store(
-    session: Session, submissions: list[Submission], *, secret: str, limit: int
+    connection: Connection, submissions: list[Submission], *, secret: str, limit: int
 ) -> list[list[Outcome] | AppError]:
     """Count each client's allowance, then store every admitted report whose id is new, in the
     caller's transaction: nothing is stored, and no answer may be given, before it commits.
@@ -185,7 +184,7 @@ def store(
     A report already stored, or sent earlier in the same call, is found again: the same body is
     answered as stored, a different body is a conflict.
     """
-    admitted = _admit(session, submissions, secret=secret, limit=limit)
+    admitted = _admit(connection, submissions, secret=secret, limit=limit)
     received_at = utcnow()
     first: dict[uuid.UUID, dict[str, Any]] = {}
     for sub, refusal in zip(submissions, admitted, strict=True):
@@ -199,7 +198,6 @@ def store(
                         "received_at": received_at,
                         "status": "new",
                     }
-    connection = session.connection()
     inserted: set[uuid.UUID] = set()
     if first:
         statement = _INSERT[connection.dialect.name]
@@ -225,8 +223,7 @@ def store(
                 continue
             new = report.id in inserted and report.id not in created
             created.add(report.id)
-            # The row holds exactly what FeedbackOut declares, already typed: no need to check it.
-            record = FeedbackOut.model_construct(**{k: row[k] for k in _OUT_FIELDS})
+            record = FeedbackOut.model_validate({k: row[k] for k in _OUT_FIELDS})
             outcomes.append(Outcome(data, record=record, created=new))
         answers.append(outcomes)
     return answers
@@ -246,7 +243,7 @@ def _conflict(report_id: uuid.UUID) -> Conflict:
 
 
 def _admit(
-    session: Session, submissions: list[Submission], *, secret: str, limit: int
+    connection: Connection, submissions: list[Submission], *, secret: str, limit: int
 ) -> list[TooManyRequests | None]:
     """Count every submission against its client's allowance, one statement per client: a
     submission that takes the count past `limit` is refused, and counted all the same."""
@@ -256,7 +253,7 @@ def _admit(
     counts = {}
     for client, cost in costs.items():
         after, retry_after = take_allowance(
-            session, client=client, secret=secret, limit=limit, cost=cost
+            connection, client=client, secret=secret, limit=limit, cost=cost
         )
         counts[client] = (after - cost, retry_after)
     admitted: list[TooManyRequests | None] = []
@@ -295,7 +292,7 @@ _FORGET = delete(_RATE).where(_RATE.c.window_start < bindparam("before"))
 
 
 def take_allowance(
-    session: Session, *, client: str, secret: str, limit: int, cost: int = 1
+    connection: Connection, *, client: str, secret: str, limit: int, cost: int = 1
 ) -> tuple[int, int]:
     """Count `cost` requests for `client` this minute, in the caller's transaction.
 
@@ -306,7 +303,6 @@ def take_allowance(
     key = hmac.new(
         secret.encode(), f"{client}|{window.isoformat()}".encode(), hashlib.sha256
     ).hexdigest()
-    connection = session.connection()
     count = connection.execute(_COUNT, {"rate_key": key, "cost": cost}).scalar()
     if count is None:  # the first request of this client in this minute
         connection.execute(_FORGET, {"before": window - timedelta(minutes=1)})
