@@ -16,7 +16,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -200,8 +201,7 @@ def store(
                     }
     inserted: set[uuid.UUID] = set()
     if first:
-        statement = _INSERT[connection.dialect.name]
-        inserted = set(connection.execute(statement, list(first.values())).scalars())
+        inserted = _insert(connection, list(first.values()))
     found = {row["id"]: row for row in _stored(connection, [i for i in first if i not in inserted])}
     rows = {**found, **{i: first[i] for i in inserted}}
 
@@ -227,6 +227,14 @@ def store(
             outcomes.append(Outcome(data, record=record, created=new))
         answers.append(outcomes)
     return answers
+
+
+def _insert(connection: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert the rows whose id is new; return the ids inserted."""
+    if connection.dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in _INSERTED}
+        return set(connection.execute(_INSERT_UNNESTED, columns).scalars())
+    return set(connection.execute(_INSERT_ROWS, rows).scalars())
 
 
 def _stored(connection: Connection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -269,14 +277,23 @@ def _admit(
 # more than running it.
 _FEEDBACK = Feedback.__table__  # type: ignore[attr-defined]
 _RATE = RateLimit.__table__  # type: ignore[attr-defined]
-_INSERT = {
-    "postgresql": postgresql_insert(_FEEDBACK)
+_INSERTED = [*FeedbackIn.model_fields, "body_hash", "received_at", "status"]
+_INSERT_ROWS = (
+    sqlite_insert(_FEEDBACK).on_conflict_do_nothing(index_elements=["id"]).returning(_FEEDBACK.c.id)
+)
+# On PostgreSQL the rows travel as one array a column: the statement is the same whatever their
+# number, so the driver and the server prepare it once instead of parsing one more each time.
+_UNNESTED = (
+    func.unnest(*(cast(bindparam(name), ARRAY(_FEEDBACK.c[name].type)) for name in _INSERTED))
+    .table_valued(*_INSERTED)
+    .render_derived(name="report")
+)
+_INSERT_UNNESTED = (
+    postgresql_insert(_FEEDBACK)
+    .from_select(_INSERTED, select(_UNNESTED))
     .on_conflict_do_nothing(index_elements=["id"])
-    .returning(_FEEDBACK.c.id),
-    "sqlite": sqlite_insert(_FEEDBACK)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(_FEEDBACK.c.id),
-}
+    .returning(_FEEDBACK.c.id)
+)
 _SELECT = select(_FEEDBACK).where(_FEEDBACK.c.id.in_(bindparam("ids", expanding=True)))
 _COUNT = (
     update(_RATE)
