@@ -16,8 +16,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import Connection, bindparam, cast, delete, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from pydantic_core import to_json
+from sqlalchemy import JSON, Connection, Text, bindparam, cast, column, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -56,6 +56,14 @@ class FeedbackIn(BaseModel):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("comment", "post", "contact", "role", "practice", "item_id", "language")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL cannot keep it in text, so neither database is given it.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain the NUL character (\\u0000)")
+        return value
 
 
 class FeedbackOut(BaseModel):
@@ -232,8 +240,8 @@ def store(
 def _insert(connection: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
     """Insert the rows whose id is new; return the ids inserted."""
     if connection.dialect.name == "postgresql":
-        columns = {name: [row[name] for row in rows] for name in _INSERTED}
-        return set(connection.execute(_INSERT_UNNESTED, columns).scalars())
+        reports = to_json([{name: row[name] for name in _INSERTED} for row in rows]).decode()
+        return set(connection.execute(_INSERT_FROM_JSON, {"reports": reports}).scalars())
     return set(connection.execute(_INSERT_ROWS, rows).scalars())
 
 
@@ -281,16 +289,16 @@ _INSERTED = [*FeedbackIn.model_fields, "body_hash", "received_at", "status"]
 _INSERT_ROWS = (
     sqlite_insert(_FEEDBACK).on_conflict_do_nothing(index_elements=["id"]).returning(_FEEDBACK.c.id)
 )
-# On PostgreSQL the rows travel as one array a column: the statement is the same whatever their
-# number, so the driver and the server prepare it once instead of parsing one more each time.
-_UNNESTED = (
-    func.unnest(*(cast(bindparam(name), ARRAY(_FEEDBACK.c[name].type)) for name in _INSERTED))
-    .table_valued(*_INSERTED)
-    .render_derived(name="report")
+# On PostgreSQL the rows travel as one JSON array, unpacked by the server: the statement is the
+# same whatever their number, so it is prepared once, and the driver has no rows to adapt.
+_REPORTS = (
+    func.json_to_recordset(cast(bindparam("reports", type_=Text), JSON))
+    .table_valued(*(column(name, _FEEDBACK.c[name].type) for name in _INSERTED))
+    .render_derived(name="report", with_types=True)
 )
-_INSERT_UNNESTED = (
+_INSERT_FROM_JSON = (
     postgresql_insert(_FEEDBACK)
-    .from_select(_INSERTED, select(_UNNESTED))
+    .from_select(_INSERTED, select(_REPORTS))
     .on_conflict_do_nothing(index_elements=["id"])
     .returning(_FEEDBACK.c.id)
 )

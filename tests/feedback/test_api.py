@@ -110,24 +110,42 @@ def test_twenty_concurrent_sends_of_one_report_leave_one_row(
 def test_refusals_name_the_field_that_is_wrong(
     client: TestClient, session: Session, guidance: Guidance, release: Release
 ) -> None:
-    cases = {
-        "body.role": {"role": "pilots"},
-        "body.practice": {"practice": "nothing"},
-        "body.item_id": {"item_id": "police-something-else"},
-        "body.release_version": {"release_version": release.version + 5},
-        "body.language": {"language": "xx"},
-        "body.kind": {"kind": "angry"},
-        "body.comment": {"comment": "x" * 2001},
-        "body.post": {"post": "x" * 101},
-        "body.contact": {"contact": "x" * 201},
-        "body.id": {"id": "not-a-uuid"},
-        "body.created_at": {"created_at": "2026-11-27T10:00:00"},
-    }
-    for field, change in cases.items():
+    cases = [
+        ("body.role", {"role": "pilots"}),
+        ("body.practice", {"practice": "nothing"}),
+        ("body.item_id", {"item_id": "police-something-else"}),
+        ("body.release_version", {"release_version": release.version + 5}),
+        ("body.language", {"language": "xx"}),
+        ("body.kind", {"kind": "angry"}),
+        ("body.comment", {"comment": "x" * 2001}),
+        ("body.post", {"post": "x" * 101}),
+        ("body.contact", {"contact": "x" * 201}),
+        ("body.id", {"id": "not-a-uuid"}),
+        ("body.created_at", {"created_at": "2026-11-27T10:00:00"}),
+        ("body.comment", {"comment": "A NUL \x00 in the middle"}),
+    ]
+    for field, change in cases:
         response = client.post("/api/v1/feedback", json=report(guidance, release, **change))
         assert response.status_code == 422, field
         assert [error["loc"] for error in response.json()["errors"]] == [field], field
     assert rows(session) == 0
+
+
+def test_the_text_is_stored_as_it_was_written(
+    client: TestClient, session: Session, guidance: Guidance, release: Release
+) -> None:
+    comment = 'Quotes " and \\ backslashes, é, ز, 🚚, a tab\tand\na new line \u202e reversed'
+    body = report(guidance, release, comment=comment, post="Poste de Kasumbalesa — nord")
+
+    response = client.post("/api/v1/feedback", json=body)
+
+    assert response.status_code == 201
+    session.rollback()
+    stored = session.get(Feedback, uuid.UUID(body["id"]))
+    assert stored is not None
+    assert (stored.comment, stored.post) == (comment, "Poste de Kasumbalesa — nord")
+    assert stored.created_at.isoformat() == "2026-11-27T08:00:00+00:00"
+    assert client.post("/api/v1/feedback", json=body).status_code == 200
 
 
 def test_a_body_over_16_kb_is_refused_413(
