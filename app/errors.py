@@ -71,3 +71,13 @@ class TooManyAttempts(AppError):
             429,
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class DatabaseUnavailable(AppError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The database did not answer; nothing on this page could be read or saved. "
+            "Try again in a minute.",
+            503,
+            headers={"Retry-After": "30"},
+        )

@@ -1,4 +1,5 @@
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from app.content.admin import router as content_admin_router
 from app.content.published import ReleaseCache
 from app.content.routes import router as content_router
 from app.db import Checkpointer, create_db_engine
-from app.errors import AppError, ErrorDetail, SignInRequired
+from app.errors import AppError, DatabaseUnavailable, ErrorDetail, SignInRequired
 from app.feedback.intake import Intake
 from app.feedback.routes import bench_router, pages_router
 from app.feedback.routes import router as feedback_router
@@ -33,6 +34,8 @@ from app.i18n import direction
 from app.pwa.routes import router as pwa_router
 from app.review.routes import router as review_router
 from app.templating import STATIC_DIR, templates
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -161,6 +164,12 @@ def install_error_handlers(app: FastAPI) -> None:
         response = await error_response(request, AppError(message, exc.status_code))
         response.headers.update(exc.headers or {})
         return response
+
+    @app.exception_handler(SQLAlchemyError)
+    async def on_database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        # A report the phone could not deliver stays in its outbox, and a retry is idempotent.
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return await error_response(request, DatabaseUnavailable())
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import func, text
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from app.config import Settings
@@ -146,6 +146,26 @@ def test_the_text_is_stored_as_it_was_written(
     assert (stored.comment, stored.post) == (comment, "Poste de Kasumbalesa — nord")
     assert stored.created_at.isoformat() == "2026-11-27T08:00:00+00:00"
     assert client.post("/api/v1/feedback", json=body).status_code == 200
+
+
+def test_a_database_failure_answers_503_and_the_retry_is_stored_once(
+    client: TestClient, engine: Engine, session: Session, guidance: Guidance, release: Release
+) -> None:
+    body = report(guidance, release)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE feedback RENAME TO feedback_away"))
+
+    refused = client.post("/api/v1/feedback", json=body)
+
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE feedback_away RENAME TO feedback"))
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "30"
+    assert "The database did not answer" in refused.json()["detail"]
+    assert "Traceback" not in refused.text
+    assert client.post("/api/v1/feedback", json=body).status_code == 201
+    assert client.post("/api/v1/feedback", json=body).status_code == 200
+    assert rows(session) == 1
 
 
 def test_a_body_over_16_kb_is_refused_413(
