@@ -3,7 +3,9 @@
 A commit costs far more than an insert, and on SQLite only one writer can run at a time; so the
 requests that arrive while a transaction is being written wait for the next one, their reports
 are checked before it begins, all of them are stored with one statement, and each request gets
-its answer only after the commit that stored its reports.
+its answer only after the commit that stored its reports. Before a transaction begins, the
+writer lets the requests already under way join it (`gather_arrivals`), and it keeps one
+connection between transactions.
 
 On SQLite the transaction runs in the event loop itself: it takes a millisecond or two and never
 waits on the disk (WAL, synchronous=NORMAL), while handing it to a thread would make every one of

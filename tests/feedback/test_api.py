@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
@@ -166,6 +167,33 @@ def test_a_database_failure_answers_503_and_the_retry_is_stored_once(
     assert client.post("/api/v1/feedback", json=body).status_code == 201
     assert client.post("/api/v1/feedback", json=body).status_code == 200
     assert rows(session) == 1
+
+
+def test_intake_replaces_a_connection_the_database_closed(
+    backend: str,
+    client: TestClient,
+    engine: Engine,
+    session: Session,
+    guidance: Guidance,
+    release: Release,
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("only a database server can close a connection: run with TEST_DATABASE_URL")
+    assert client.post("/api/v1/feedback", json=report(guidance, release)).status_code == 201
+    session.close()  # back to the pool, where a closed connection is found before use
+    with engine.connect() as connection:  # as a restarted server would
+        closed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    assert closed
+
+    response = client.post("/api/v1/feedback", json=report(guidance, release))
+
+    assert response.status_code == 201
+    assert rows(session) == 2
 
 
 def test_a_body_over_16_kb_is_refused_413(
