@@ -76,8 +76,7 @@ class TooManyAttempts(AppError):
 class DatabaseUnavailable(AppError):
     def __init__(self) -> None:
         super().__init__(
-            "The database did not answer; nothing on this page could be read or saved. "
-            "Try again in a minute.",
+            "The database did not answer. Try again in a minute.",
             503,
             headers={"Retry-After": "30"},
         )

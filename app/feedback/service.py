@@ -241,8 +241,8 @@ def _insert(connection: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID
     """Insert the rows whose id is new; return the ids inserted."""
     if connection.dialect.name == "postgresql":
         reports = to_json([{name: row[name] for name in _INSERTED} for row in rows]).decode()
-        return set(connection.execute(_INSERT_FROM_JSON, {"reports": reports}).scalars())
-    return set(connection.execute(_INSERT_ROWS, rows).scalars())
+        return set(connection.execute(_INSERT_ON_POSTGRESQL, {"reports": reports}).scalars())
+    return set(connection.execute(_INSERT_ON_SQLITE, rows).scalars())
 
 
 def _stored(connection: Connection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -286,7 +286,7 @@ def _admit(
 _FEEDBACK = Feedback.__table__  # type: ignore[attr-defined]
 _RATE = RateLimit.__table__  # type: ignore[attr-defined]
 _INSERTED = [*FeedbackIn.model_fields, "body_hash", "received_at", "status"]
-_INSERT_ROWS = (
+_INSERT_ON_SQLITE = (
     sqlite_insert(_FEEDBACK).on_conflict_do_nothing(index_elements=["id"]).returning(_FEEDBACK.c.id)
 )
 # On PostgreSQL the rows travel as one JSON array, unpacked by the server: the statement is the
@@ -296,7 +296,7 @@ _REPORTS = (
     .table_valued(*(column(name, _FEEDBACK.c[name].type) for name in _INSERTED))
     .render_derived(name="report", with_types=True)
 )
-_INSERT_FROM_JSON = (
+_INSERT_ON_POSTGRESQL = (
     postgresql_insert(_FEEDBACK)
     .from_select(_INSERTED, select(_REPORTS))
     .on_conflict_do_nothing(index_elements=["id"])
