@@ -291,3 +291,20 @@ def test_a_batch_of_more_than_100_reports_is_refused_whole(
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == "body.reports"
     assert rows(session) == 0
+
+
+def test_the_no_op_baseline_exists_only_for_the_benchmark(
+    settings: Settings, session: Session, guidance: Guidance, release: Release
+) -> None:
+    body = report(guidance, release)
+    with TestClient(create_app(settings)) as plain:
+        assert plain.post("/api/v1/noop", json=body).status_code == 404
+    benchmarked = settings.model_copy(update={"benchmark_endpoints": True})
+    with TestClient(create_app(benchmarked)) as bench:
+        assert bench.post("/api/v1/noop", json=body).status_code == 204
+        malformed = bench.post(
+            "/api/v1/noop", content=b"{", headers={"Content-Type": "application/json"}
+        )
+        assert malformed.status_code == 422
+        assert "/api/v1/noop" not in bench.get("/openapi.json").json()["paths"]
+    assert rows(session) == 0
